@@ -1,0 +1,243 @@
+"""Scenario suites, personas and persona phrasebooks: the YAML users edit, validated strictly.
+
+A suite names personas (files under `scenarios/personas/`), the discovery questions it requires,
+turn limits, repetitions and a seed. Loading a suite checks everything a run depends on, so a bad
+file fails before anything is written to a run folder or to MLflow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from lab.bank import Language, QuestionBank, load_bank, unknown_name_message
+from lab.yamlio import InputError, InputErrors, LocatedYaml, load_yaml, pydantic_errors
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Fact(Strict):
+    """The ground truth for one question id, and faithful rewordings the persona may use instead."""
+
+    truth: str = Field(min_length=1)
+    variants: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        return {"truth": value} if isinstance(value, str) else value
+
+
+class OffScriptQuestion(Strict):
+    """A question the persona asks on its own (price, security, integrations...)."""
+
+    ask: str = Field(min_length=1)
+    at_turn: int = Field(ge=1, description="The persona's turn number on which it asks.")
+
+
+class Behaviour(Strict):
+    style: Literal["terse", "neutral", "verbose"] = "neutral"
+    guarded: list[str] = Field(
+        default_factory=list, description="Question ids answered only when the assistant asks again."
+    )
+    evasiveness: float = Field(
+        0.0, ge=0.0, le=1.0, description="Chance that any other answer is dodged the first time."
+    )
+    off_script: list[OffScriptQuestion] = Field(default_factory=list)
+
+
+class Company(Strict):
+    name: str
+    industry: str
+    employees: int = Field(ge=1)
+    country: str | None = None
+    notes: str | None = None
+
+
+Segment = Literal["enterprise", "upper_mid", "mid", "small"]
+
+
+class Persona(Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$")
+    name: str
+    role: str
+    language: Language
+    company: Company
+    segment: Segment | None = None
+    behaviour: Behaviour = Behaviour()
+    facts: dict[str, Fact]
+
+
+class AssistantSpec(Strict):
+    kind: Literal["builtin"] = "builtin"
+    flow: str = Field("playbook", description="Name of a flow file under prompts/ (without .yaml).")
+
+
+class Suite(Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$")
+    version: int = Field(ge=1)
+    description: str = ""
+    changelog: list[str] = Field(default_factory=list)
+    assistant: AssistantSpec = AssistantSpec()
+    required_questions: list[str] = Field(min_length=1)
+    max_turns: int = Field(ge=2, le=200, description="Most assistant turns in one conversation.")
+    repetitions: int = Field(1, ge=1, le=100)
+    seed: int = 0
+    personas: list[str] = Field(min_length=1)
+
+    @field_validator("required_questions", "personas")
+    @classmethod
+    def _unique(cls, values: list[str]) -> list[str]:
+        dupes = sorted({v for v in values if values.count(v) > 1})
+        if dupes:
+            raise ValueError(f"listed more than once: {', '.join(dupes)}")
+        return values
+
+
+class Phrasebook(Strict):
+    """How a simulated customer speaks in one language. `{fact}` marks where the fact goes."""
+
+    language: Language
+    greetings: list[str] = Field(min_length=1)
+    answer_wrappers: dict[Literal["terse", "neutral", "verbose"], list[str]]
+    verbose_asides: list[str] = Field(min_length=1)
+    evasions: list[str] = Field(min_length=1)
+    not_understood: list[str] = Field(min_length=1)
+    acknowledgements: list[str] = Field(min_length=1)
+    next_step_markers: list[str] = Field(min_length=1)
+    accept_next_step: list[str] = Field(min_length=1)
+    goodbyes: list[str] = Field(min_length=1)
+
+    @field_validator("answer_wrappers")
+    @classmethod
+    def _wrappers_hold_fact(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for style in ("terse", "neutral", "verbose"):
+            if not value.get(style):
+                raise ValueError(f"needs at least one wrapper for style {style!r}")
+            for wrapper in value[style]:
+                if "{fact}" not in wrapper:
+                    raise ValueError(f"wrapper {wrapper!r} has no {{fact}} placeholder")
+        return value
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@dataclass
+class LoadedSuite:
+    """A validated suite with its personas and the hash of every file it was built from."""
+
+    path: Path
+    suite: Suite
+    personas: dict[str, Persona]
+    phrasebooks: dict[str, Phrasebook]
+    file_hashes: dict[str, str] = field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(json.dumps(self.file_hashes, sort_keys=True).encode()).hexdigest()
+
+
+def _validated(model: type[Strict], doc: LocatedYaml, errors: list[InputError]) -> Any:
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(doc.data if doc.data is not None else {})
+    except ValidationError as exc:
+        errors.extend(pydantic_errors(doc, exc))
+        return None
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def load_phrasebook(path: Path, errors: list[InputError]) -> Phrasebook | None:
+    try:
+        doc = load_yaml(path)
+    except InputErrors as exc:
+        errors.extend(exc.errors)
+        return None
+    return _validated(Phrasebook, doc, errors)
+
+
+def check_persona(persona: Persona, doc: LocatedYaml, required: list[str], bank: QuestionBank,
+                  errors: list[InputError]) -> None:
+    for qid in persona.facts:
+        if qid not in bank.ids:
+            errors.append(doc.error(("facts", qid), unknown_name_message("question id", qid, bank.ids)))
+    for i, qid in enumerate(persona.behaviour.guarded):
+        if qid not in bank.ids:
+            errors.append(doc.error(("behaviour", "guarded", i),
+                                    unknown_name_message("question id", qid, bank.ids)))
+    for qid in required:
+        if qid not in persona.facts:
+            errors.append(doc.error(("facts",), f"no fact for required question id {qid!r}"))
+
+
+def load_suite(path: Path, bank: QuestionBank | None = None) -> LoadedSuite:
+    """Load and validate a suite and everything it names; raise `InputErrors` listing every problem."""
+    bank = bank or load_bank()
+    path = Path(path)
+    doc = load_yaml(path)
+    errors: list[InputError] = []
+    suite: Suite | None = _validated(Suite, doc, errors)
+    if suite is None:
+        raise InputErrors(errors)
+    for i, qid in enumerate(suite.required_questions):
+        if qid not in bank.ids:
+            errors.append(doc.error(("required_questions", i),
+                                    unknown_name_message("question id", qid, bank.ids)))
+    root = path.parent
+    hashes = {_rel(path, root): sha256_file(path)}
+    personas: dict[str, Persona] = {}
+    persona_dir = root / "personas"
+    for i, pid in enumerate(suite.personas):
+        ppath = persona_dir / f"{pid}.yaml"
+        if not ppath.is_file():
+            known = sorted(p.stem for p in persona_dir.glob("*.yaml"))
+            errors.append(doc.error(("personas", i), unknown_name_message("persona", pid, known)))
+            continue
+        try:
+            pdoc = load_yaml(ppath)
+        except InputErrors as exc:
+            errors.extend(exc.errors)
+            continue
+        persona = _validated(Persona, pdoc, errors)
+        if persona is None:
+            continue
+        if persona.id != pid:
+            errors.append(pdoc.error(("id",), f"id {persona.id!r} does not match file name {pid!r}"))
+        check_persona(persona, pdoc, suite.required_questions, bank, errors)
+        personas[pid] = persona
+        hashes[_rel(ppath, root)] = sha256_file(ppath)
+    phrasebooks: dict[str, Phrasebook] = {}
+    for lang in sorted({p.language for p in personas.values()}):
+        bpath = root / "phrasebooks" / f"{lang}.yaml"
+        book = load_phrasebook(bpath, errors)
+        if book is not None:
+            phrasebooks[lang] = book
+            hashes[_rel(bpath, root)] = sha256_file(bpath)
+    if errors:
+        raise InputErrors(errors)
+    return LoadedSuite(path=path, suite=suite, personas=personas, phrasebooks=phrasebooks,
+                       file_hashes=hashes)
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    """JSON Schemas for editors (yaml-language-server), one per kind of file users write."""
+    return {
+        "suite": Suite.model_json_schema(),
+        "persona": Persona.model_json_schema(),
+        "phrasebook": Phrasebook.model_json_schema(),
+    }

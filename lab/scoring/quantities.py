@@ -1,0 +1,200 @@
+"""Quantities in free text, normalised so that "~100k", "около 100 тысяч" and "10万" compare.
+
+Topical similarity cannot tell 10k from 100k employees or 20 hours a week from 20 hours a month;
+the capture judge compares the numbers, percentages and periods found here instead.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+MULTIPLIERS: dict[str, float] = {
+    "k": 1e3, "к": 1e3, "тыс": 1e3, "тысяч": 1e3, "тысяча": 1e3, "тысячи": 1e3, "тысячу": 1e3,
+    "thousand": 1e3, "thousands": 1e3, "千": 1e3, "万": 1e4, "萬": 1e4,
+    "m": 1e6, "mln": 1e6, "млн": 1e6, "миллион": 1e6, "миллиона": 1e6, "миллионов": 1e6,
+    "million": 1e6, "millions": 1e6, "百万": 1e6, "亿": 1e8, "億": 1e8,
+    "bn": 1e9, "b": 1e9, "млрд": 1e9, "миллиард": 1e9, "миллиарда": 1e9, "миллиардов": 1e9,
+    "billion": 1e9,
+}
+
+EN_UNITS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20,
+    "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
+    "a": 1, "half": 0.5, "dozen": 12,
+}
+RU_UNITS = {
+    "ноль": 0, "один": 1, "одна": 1, "одну": 1, "два": 2, "две": 2, "три": 3, "четыре": 4,
+    "пять": 5, "шесть": 6, "семь": 7, "восемь": 8, "девять": 9, "десять": 10, "одиннадцать": 11,
+    "двенадцать": 12, "пятнадцать": 15, "двадцать": 20, "тридцать": 30, "сорок": 40,
+    "пятьдесят": 50, "шестьдесят": 60, "семьдесят": 70, "восемьдесят": 80, "девяносто": 90,
+    "сто": 100, "двести": 200, "триста": 300, "четыреста": 400, "пятьсот": 500, "шестьсот": 600,
+    "семьсот": 700, "восемьсот": 800, "девятьсот": 900, "полтора": 1.5, "полторы": 1.5,
+    "пара": 2, "пару": 2, "десяток": 10, "сотня": 100, "сотни": 100,
+}
+SCALE_WORDS = {
+    "hundred": 100.0, "thousand": 1e3, "million": 1e6, "billion": 1e9,
+    "тысяча": 1e3, "тысячи": 1e3, "тысяч": 1e3, "тысячу": 1e3,
+    "миллион": 1e6, "миллиона": 1e6, "миллионов": 1e6, "миллиард": 1e9, "миллиардов": 1e9,
+}
+ZH_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "兩": 2, "三": 3, "四": 4, "五": 5,
+             "六": 6, "七": 7, "八": 8, "九": 9, "半": 0.5}
+ZH_SMALL = {"十": 10, "百": 100, "千": 1000}
+ZH_LARGE = {"万": 1e4, "萬": 1e4, "亿": 1e8, "億": 1e8}
+
+ZH_MEASURE_WORDS = set("个個名人位家次周週月年天小季")
+
+PERIODS: dict[str, tuple[str, ...]] = {
+    "hour": ("hour", "hours", "hr", "час", "часа", "часов", "小时", "個小時", "个小时"),
+    "day": ("day", "days", "день", "дня", "дней", "сутки", "天", "日"),
+    "week": ("week", "weeks", "weekly", "неделю", "недели", "неделя", "недель", "周", "星期", "週"),
+    "month": ("month", "months", "monthly", "месяц", "месяца", "месяцев", "月", "个月", "個月"),
+    "quarter": ("quarter", "quarters", "квартал", "квартала", "季度"),
+    "year": ("year", "years", "annually", "yearly", "год", "года", "лет", "年"),
+}
+CURRENCIES: dict[str, tuple[str, ...]] = {
+    "USD": ("$", "usd", "dollar", "dollars", "долл", "доллар", "долларов", "美元"),
+    "EUR": ("€", "eur", "euro", "euros", "евро", "欧元"),
+    "RUB": ("₽", "руб", "рублей", "рубля", "рубль", "rub", "卢布"),
+    "GBP": ("£", "gbp", "pound", "pounds", "фунт", "фунтов", "фунта", "英镑"),
+    "CNY": ("¥", "元", "人民币", "rmb", "cny", "yuan"),
+}
+PERCENT_WORDS = ("%", "％", "percent", "per cent", "процент", "процента", "процентов", "百分之")
+
+_TOKEN = re.compile(
+    r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:[.,]\d+)?"  # 1 200 / 1 200,5
+    r"|\d+(?:[.,]\d+)*"                            # 1200 / 1,200 / 1.5
+    r"|[零〇一二两兩三四五六七八九十百千万萬亿億半]+"
+    r"|[$€₽¥£%％]"
+    r"|[A-Za-zА-Яа-яЁё]+"
+    r"|[^\s\w]"
+    r"|[\u4e00-\u9fff]"
+)
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A number with what it counts: percent, currency and time unit/period where stated."""
+
+    value: float
+    percent: bool = False
+    currency: str | None = None
+    periods: tuple[str, ...] = ()
+
+    def matches(self, other: Quantity, tolerance: float = 0.02) -> bool:
+        if self.percent != other.percent:
+            return False
+        scale = max(abs(self.value), abs(other.value), 1e-9)
+        return abs(self.value - other.value) / scale <= tolerance
+
+
+def _parse_digits(token: str) -> float | None:
+    compact = re.sub(r"[ \u00a0\u202f]", "", token)
+    if re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?", compact):
+        compact = compact.replace(",", "")
+    elif re.fullmatch(r"\d{1,3}(\.\d{3})+(,\d+)?", compact):
+        compact = compact.replace(".", "").replace(",", ".")
+    else:
+        compact = compact.replace(",", ".")
+    try:
+        return float(compact)
+    except ValueError:
+        return None
+
+
+def parse_chinese_number(text: str) -> float | None:
+    """一千二百 → 1200, 八万 → 80000, 十五 → 15, 两亿 → 2e8."""
+    if not text or all(ch in ZH_LARGE or ch in ZH_SMALL for ch in text) and len(text) > 1:
+        return None
+    total, section, digit = 0.0, 0.0, None
+    for ch in text:
+        if ch in ZH_DIGITS:
+            digit = float(ZH_DIGITS[ch])
+        elif ch in ZH_SMALL:
+            section += (digit if digit is not None else 1.0) * ZH_SMALL[ch]
+            digit = None
+        elif ch in ZH_LARGE:
+            section += digit or 0.0
+            total += (section or 1.0) * ZH_LARGE[ch]
+            section, digit = 0.0, None
+    return total + section + (digit or 0.0)
+
+
+def _word_value(word: str) -> float | None:
+    return EN_UNITS.get(word, RU_UNITS.get(word)) if word != "a" else None
+
+
+def _lookahead(tokens: list[str], start: int, width: int = 4) -> list[str]:
+    return [t.lower() for t in tokens[start:start + width]]
+
+
+def _annotate(value: float, tokens: list[str], end: int, before: list[str]) -> tuple[Quantity, int]:
+    """Apply a multiplier right after the number, then read percent/currency/periods around it."""
+    ahead = _lookahead(tokens, end)
+    consumed = end
+    if ahead and ahead[0] in MULTIPLIERS and not (ahead[0] in {"m", "b"} and len(ahead) > 1
+                                                  and ahead[1] in {"²", "2"}):
+        value *= MULTIPLIERS[ahead[0]]
+        consumed += 1
+        ahead = ahead[1:]
+    window = before[-2:] + ahead
+    joined = " ".join(window)
+    percent = any(w in window for w in ("%", "％")) or any(p in joined for p in PERCENT_WORDS[2:])
+    currency = next((code for code, marks in CURRENCIES.items()
+                     if any(m in window for m in marks)), None)
+    periods = tuple(name for word in ahead for name, marks in PERIODS.items() if word in marks)
+    return Quantity(value, percent, currency, periods), consumed
+
+
+def extract_quantities(text: str) -> list[Quantity]:
+    tokens = _TOKEN.findall(text)
+    lowered = [t.lower() for t in tokens]
+    out: list[Quantity] = []
+    i = 0
+    while i < len(tokens):
+        tok, low = tokens[i], lowered[i]
+        value: float | None = None
+        end = i + 1
+        if tok[0].isdigit():
+            value = _parse_digits(tok)
+        elif re.fullmatch(r"[零〇一二两兩三四五六七八九十百千万萬亿億半]+", tok):
+            nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
+            if tok in ("一", "半") and nxt and nxt not in ZH_MEASURE_WORDS:
+                i += 1  # part of a word such as 一些 / 一起 / 一般, not a number
+                continue
+            value = parse_chinese_number(tok)
+        elif low in SCALE_WORDS or _word_value(low) is not None or (
+            low == "a" and i + 1 < len(tokens) and lowered[i + 1] in SCALE_WORDS
+        ):
+            total, current = 0.0, 0.0
+            j = i
+            while j < len(tokens):
+                w = lowered[j]
+                if w in SCALE_WORDS:
+                    scale = SCALE_WORDS[w]
+                    if scale == 100:
+                        current = (current or 1.0) * 100
+                    else:
+                        total += (current or 1.0) * scale
+                        current = 0.0
+                elif w == "a" and j + 1 < len(tokens) and lowered[j + 1] in SCALE_WORDS:
+                    current += 1
+                elif _word_value(w) is not None:
+                    current += _word_value(w) or 0.0
+                elif w in ("and", "и", "-") and j + 1 < len(tokens) and (
+                    _word_value(lowered[j + 1]) is not None or lowered[j + 1] in SCALE_WORDS
+                ):
+                    pass
+                else:
+                    break
+                j += 1
+            value, end = total + current, j
+        if value is None:
+            i += 1
+            continue
+        quantity, end = _annotate(value, tokens, end, lowered[max(0, i - 2):i])
+        out.append(quantity)
+        i = max(end, i + 1)
+    return out

@@ -1,0 +1,44 @@
+"""Splitting utterances into the clauses the scorers judge, for Russian, English and Chinese."""
+
+from __future__ import annotations
+
+import re
+
+_SENTENCE = re.compile(r"[^.!?。！？\n]+[.!?。！？]*")
+_CONJUNCTION = re.compile(
+    r"\s+(?:и|а также|а ещё|а еще|and also|and|as well as)\s+|[;；]\s*|[，,]?\s*(?:还有|以及|另外|并且)"
+)
+_QUESTION_MARKS = ("?", "？")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_CYRILLIC = re.compile(r"[А-Яа-яЁё]")
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
+
+
+def questions(text: str) -> list[str]:
+    """The interrogative sentences of an utterance, each with its question mark."""
+    return [s for s in sentences(text) if s.endswith(_QUESTION_MARKS)]
+
+
+def clause_candidates(question: str) -> list[str]:
+    """The whole question plus its conjunct parts, so "how many people and who drives AI?" is
+    judged both as a whole and as two questions."""
+    parts = [p.strip(" ?？—-–") for p in _CONJUNCTION.split(question.rstrip("?？"))]
+    parts = [p for p in parts if len(p.split()) >= 2 or len(_CJK.findall(p)) >= 4]
+    out = [question]
+    if len(parts) > 1:
+        out.extend(parts)
+    return out
+
+
+def detect_language(text: str) -> str:
+    """The dominant script of a text: zh for CJK, ru for Cyrillic, en otherwise."""
+    cjk, cyr = len(_CJK.findall(text)), len(_CYRILLIC.findall(text))
+    latin = len(re.findall(r"[A-Za-z]", text))
+    if cjk and cjk * 2 >= max(cyr, latin) / 2:
+        return "zh"
+    if cyr > latin:
+        return "ru"
+    return "en"

@@ -1,0 +1,116 @@
+"""The records that flow between the Lab's parts: turns, replies, transcripts and scores.
+
+Frozen pydantic models, so a transcript read back from `transcripts.jsonl` is the same object the
+orchestrator wrote and every score can be recomputed from it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Role = Literal["assistant", "user"]
+Termination = Literal["next_step_accepted", "assistant_ended", "persona_ended", "max_turns", "error"]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Message(Frozen):
+    role: Role
+    content: str
+
+
+class Conversation(Frozen):
+    """What an assistant sees when asked for its next reply: the messages so far, oldest first."""
+
+    messages: list[Message]
+    language_hint: str | None = None
+
+    def last_user(self) -> str:
+        return next((m.content for m in reversed(self.messages) if m.role == "user"), "")
+
+
+class Reply(Frozen):
+    """An assistant's reply. `captured` is its structured hand-off so far (question id → value)."""
+
+    text: str
+    captured: dict[str, str] | None = None
+    stage: str | None = None
+    done: bool = False
+
+
+class PersonaReply(Frozen):
+    text: str
+    disclosed: list[str] = Field(default_factory=list, description="Question ids whose fact was given.")
+    evaded: list[str] = Field(default_factory=list)
+    end: bool = False
+
+
+class Turn(Frozen):
+    index: int = Field(description="1-based position in the conversation.")
+    role: Role
+    content: str
+    started_at: str
+    latency_s: float
+    stage: str | None = None
+    captured: dict[str, str] | None = None
+    disclosed: list[str] = Field(default_factory=list)
+    evaded: list[str] = Field(default_factory=list)
+
+
+class ScenarioKey(Frozen):
+    """One conversation of a run: persona × repetition × prompt version (seed derived from them)."""
+
+    persona: str
+    repetition: int
+    version: str
+    seed: int
+
+    @property
+    def id(self) -> str:
+        return f"{self.version}/{self.persona}/r{self.repetition}"
+
+
+class Transcript(Frozen):
+    key: ScenarioKey
+    language: str
+    turns: list[Turn]
+    termination: Termination
+    handoff: dict[str, str] = Field(default_factory=dict)
+    error: str | None = None
+    started_at: str
+    duration_s: float
+
+    def to_conversation(self) -> Conversation:
+        return Conversation(messages=[Message(role=t.role, content=t.content) for t in self.turns])
+
+
+class QuestionScore(Frozen):
+    """The verdict for one required question in one scenario, with the evidence that decided it."""
+
+    scenario: str
+    version: str
+    persona: str
+    repetition: int
+    language: str
+    question_id: str
+    asked: bool
+    asked_turn: int | None
+    asked_similarity: float | None
+    answered: bool
+    answer_turn: int | None
+    captured: str | None
+    faithful: bool | None
+    capture_similarity: float | None
+    reasons: str = ""
+    errored: bool = False
+
+    @property
+    def complete(self) -> bool:
+        return self.asked and self.answered
+
+
+JsonDict = dict[str, Any]
