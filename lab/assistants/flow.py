@@ -176,13 +176,14 @@ class PlaybookFlowAssistant:
 
     def _take_answer(self, answer: str) -> list[str]:
         """Write down the answer for the questions asked last turn; return ids to follow up on."""
-        statement = " ".join(s for s in sentences(answer) if not s.endswith(("?", "？")))
+        statements = [s for s in sentences(answer) if not s.endswith(("?", "？"))] or [answer]
         follow = []
         for qid in self.pending:
-            if self._evaded(statement) and self.spec.follow_up_evasions and qid not in self.followed_up:
+            if self._evaded(" ".join(statements)) and self.spec.follow_up_evasions \
+                    and qid not in self.followed_up:
                 follow.append(qid)
                 continue
-            self.captured[qid] = statement or answer
+            self.captured[qid] = " ".join(statements)
         return follow
 
     def respond(self, conversation: Conversation) -> Reply:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from lab.scoring.config import load_scorer_config
 from lab.scoring.embeddings import get_embedder
 from lab.scoring.quantities import Quantity, extract_quantities
+from lab.scoring.text import sentences
 
 _NEGATION = re.compile(
     r"(?<![А-Яа-яЁё])(?:не|нет|ни|никогда|ничего|без)(?![А-Яа-яЁё])"
@@ -33,7 +34,9 @@ class CaptureJudgement:
 
 
 def polarity_negative(text: str) -> bool:
-    return len(_NEGATION.findall(text)) % 2 == 1
+    """Whether the text negates anything at all. Presence, not parity: paraphrases often add or
+    drop a second negation ("nothing without audit") while keeping the meaning."""
+    return bool(_NEGATION.search(text))
 
 
 def entities(text: str) -> set[str]:
@@ -62,8 +65,11 @@ def judge_capture(question_id: str, truth: str, captured: str | None,
     if captured is None or not captured.strip():
         return CaptureJudgement(False, 0.0, ["nothing captured"])
     cfg = load_scorer_config().capture
-    vectors = get_embedder(model).embed([truth, captured])
-    similarity = float(vectors[0] @ vectors[1])
+    # A capture may hold more than the fact (a recap, the customer's small talk): the best match of
+    # the whole value or any one of its sentences is the similarity that counts.
+    parts = [captured, *[s for s in sentences(captured) if s != captured]]
+    vectors = get_embedder(model).embed([truth, *parts])
+    similarity = float((vectors[1:] @ vectors[0]).max())
     reasons = _quantity_reasons(extract_quantities(truth), extract_quantities(captured),
                                 cfg.quantity_tolerance)
     if polarity_negative(truth) != polarity_negative(captured):

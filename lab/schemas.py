@@ -1,0 +1,20 @@
+"""JSON Schemas of every YAML file users edit, for editors (yaml-language-server)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lab.assistants.flow import Flow
+from lab.bank import Gates, QuestionBank
+from lab.scenarios import json_schemas
+from lab.scoring.config import ScorerConfig
+
+
+def all_schemas() -> dict[str, dict[str, Any]]:
+    return {
+        **json_schemas(),
+        "flow": Flow.model_json_schema(),
+        "questions": QuestionBank.model_json_schema(),
+        "gates": Gates.model_json_schema(),
+        "scorers": ScorerConfig.model_json_schema(),
+    }

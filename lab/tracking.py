@@ -1,0 +1,136 @@
+"""MLflow adapter: one experiment per suite, one parent run per prompt version, a nested run per
+scenario, prompt versions in the MLflow prompt registry.
+
+The run folder stays the source of truth; MLflow is a view of it. `mlflow.json` in the run folder
+records which MLflow runs hold it, so a resumed or repeated `exolab run` never logs a run twice and
+a logging step killed half-way is cleaned up and redone.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from lab.assistants.flow import Flow
+from lab.records import read_json, write_json
+from lab.results import RunFolder
+
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+STATE_FILE = "mlflow.json"
+
+
+def prompt_name(flow: Flow) -> str:
+    return f"exolab-{flow.name}"
+
+
+def prompt_alias(flow: Flow, version: str) -> str:
+    """MLflow reserves aliases such as `v1`, so the registry alias is `<flow>-<version>`."""
+    return f"{flow.name}-{version}"
+
+
+def register_prompt_version(flow: Flow, version: str) -> str:
+    """Register the version's prompt text unless the registry already holds it under the version's
+    alias; returns the `prompts:/name/N` URI of the registered version."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    name, sha, alias = prompt_name(flow), flow.prompt_sha256(version), prompt_alias(flow, version)
+    try:
+        existing = mlflow.genai.load_prompt(f"prompts:/{name}@{alias}")
+        if existing.tags.get("sha256") == sha:
+            return f"prompts:/{name}/{existing.version}"
+    except MlflowException:
+        pass
+    registered = mlflow.genai.register_prompt(
+        name=name, template=flow.prompt_text(version),
+        commit_message=f"{version}: {flow.versions[version].description}",
+        tags={"sha256": sha, "exolab.version": version, "exolab.flow": flow.name},
+    )
+    mlflow.genai.set_prompt_alias(name, alias=alias, version=registered.version)
+    return f"prompts:/{name}/{registered.version}"
+
+
+def _metrics(values: dict[str, float | None]) -> dict[str, float]:
+    return {k: float(v) for k, v in values.items() if v is not None}
+
+
+def log_run(folder: RunFolder, summary: dict[str, Any], flow: Flow, tracking_uri: str) -> dict[str, Any]:
+    import mlflow
+    from mlflow import MlflowClient
+
+    state_path = folder.path / STATE_FILE
+    state: dict[str, Any] = read_json(state_path) if state_path.exists() else {}
+    if state.get("complete") and state.get("tracking_uri") == tracking_uri:
+        return state
+    mlflow.set_tracking_uri(tracking_uri)
+    client = MlflowClient()
+    for run_id in state.get("created_runs", []) if state.get("tracking_uri") == tracking_uri else []:
+        try:
+            client.delete_run(run_id)  # a logging step that was killed half-way
+        except Exception:
+            pass
+    experiment = f"exolab/{folder.suite.name}"
+    mlflow.set_experiment(experiment)
+    state = {"tracking_uri": tracking_uri, "experiment": experiment, "created_runs": [],
+             "parent_runs": {}, "prompts": {}, "complete": False}
+    write_json(state_path, state)
+    manifest = folder.manifest
+    scores = folder.scores()
+    transcripts = folder.transcripts()
+    for version in summary["versions"]:
+        prompt_uri = register_prompt_version(flow, version)
+        state["prompts"][version] = prompt_uri
+        params = {
+            "suite": folder.suite.name, "suite_version": folder.suite.version,
+            "prompt_version": version, "prompt_uri": prompt_uri,
+            "prompt_sha256": manifest["prompt_versions"][version]["sha256"],
+            "seed": folder.suite.seed, "repetitions": folder.suite.repetitions,
+            "max_turns": folder.suite.max_turns, "embedding_model": manifest["embedding_model"]["id"],
+            "assistant": f"{manifest['assistant']['kind']}:{manifest['assistant']['flow']}",
+            "run_folder": folder.path.name, "git_commit": manifest["git"]["commit"] or "none",
+            "git_dirty": manifest["git"]["dirty"],
+        }
+        with mlflow.start_run(run_name=f"{folder.suite.name} {version}",
+                              tags={"exolab.run_id": manifest["run_id"], "exolab.kind": "version"}) as parent:
+            state["created_runs"].append(parent.info.run_id)
+            state["parent_runs"][version] = parent.info.run_id
+            write_json(state_path, state)
+            mlflow.log_params(params)
+            mlflow.log_metrics(_metrics(summary["kpis"][version]))
+            client.link_prompt_version_to_run(parent.info.run_id, prompt_uri)
+            mine = scores[scores["version"] == version]
+            for scenario, rows in mine.groupby("scenario", sort=False):
+                first = rows.iloc[0]
+                with mlflow.start_run(run_name=str(scenario), nested=True,
+                                      tags={"exolab.kind": "scenario"}) as child:
+                    state["created_runs"].append(child.info.run_id)
+                    mlflow.log_params({"persona": first["persona"], "repetition": int(first["repetition"]),
+                                       "language": first["language"], "prompt_version": version})
+                    complete = rows["asked"] & rows["answered"]
+                    answered = rows[rows["answered"]]
+                    values: dict[str, float | None] = {
+                        "completeness": float(complete.mean()),
+                        "accuracy": float(answered["faithful"].fillna(False).astype(float).mean())
+                        if not answered.empty else None,
+                        "errored": float(bool(rows["errored"].any())),
+                    }
+                    for _, row in rows.iterrows():
+                        values[f"completeness.{row['question_id']}"] = float(row["asked"] and row["answered"])
+                        if row["answered"]:
+                            values[f"accuracy.{row['question_id']}"] = float(bool(row["faithful"]))
+                    mlflow.log_metrics(_metrics(values))
+            with tempfile.TemporaryDirectory() as tmp:
+                subset = Path(tmp) / "transcripts.jsonl"
+                subset.write_text("".join(t.model_dump_json() + "\n" for t in transcripts
+                                          if t.key.version == version), encoding="utf-8")
+                mlflow.log_artifact(str(subset))
+                mine.to_csv(Path(tmp) / "scores.csv", index=False)
+                mlflow.log_artifact(str(Path(tmp) / "scores.csv"))
+            for name in ("summary.json", "manifest.json", "report.md", "report.html"):
+                if (folder.path / name).exists():
+                    mlflow.log_artifact(str(folder.path / name))
+        write_json(state_path, state)
+    state["complete"] = True
+    write_json(state_path, state)
+    return state
