@@ -91,4 +91,16 @@ class Gates(Strict):
 
 @lru_cache(maxsize=4)
 def load_gates(path: Path | None = None) -> Gates:
-    return validate_as(Gates, load_yaml(path or metrics_dir() / "gates.yaml"))
+    """Gates name metrics by the public ids; a misspelt one would silently never fire."""
+    doc = load_yaml(path or metrics_dir() / "gates.yaml")
+    gates = validate_as(Gates, doc)
+    bank = load_bank()
+    known = ["completeness", "accuracy"] + [f"{k}.{q}" for k in ("completeness", "accuracy")
+                                             for q in bank.ids]
+    errors = [doc.error(("gates", i, "metric"), unknown_name_message("metric", g.metric, known))
+              for i, g in enumerate(gates.gates) if g.metric not in known]
+    if errors:
+        from lab.yamlio import InputErrors
+
+        raise InputErrors(errors)
+    return gates

@@ -25,7 +25,7 @@ class LabGroup(click.Group):
             return super().invoke(ctx)
         except InputErrors as exc:
             for error in exc.errors:
-                err.print(f"error: {error}", markup=False)
+                click.echo(f"error: {error}", err=True)
             sys.exit(2)
 
 

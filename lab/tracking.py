@@ -8,6 +8,7 @@ a logging step killed half-way is cleaned up and redone.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,7 @@ def _metrics(values: dict[str, float | None]) -> dict[str, float]:
 def log_run(folder: RunFolder, summary: dict[str, Any], flow: Flow, tracking_uri: str) -> dict[str, Any]:
     import mlflow
     from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
 
     state_path = folder.path / STATE_FILE
     state: dict[str, Any] = read_json(state_path) if state_path.exists() else {}
@@ -66,10 +68,8 @@ def log_run(folder: RunFolder, summary: dict[str, Any], flow: Flow, tracking_uri
     mlflow.set_tracking_uri(tracking_uri)
     client = MlflowClient()
     for run_id in state.get("created_runs", []) if state.get("tracking_uri") == tracking_uri else []:
-        try:
-            client.delete_run(run_id)  # a logging step that was killed half-way
-        except Exception:
-            pass
+        with contextlib.suppress(MlflowException):  # already deleted, or gone with its store
+            client.delete_run(run_id)  # left by a logging step that was killed half-way
     experiment = f"exolab/{folder.suite.name}"
     mlflow.set_experiment(experiment)
     state = {"tracking_uri": tracking_uri, "experiment": experiment, "created_runs": [],

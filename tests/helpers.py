@@ -1,0 +1,32 @@
+"""Helpers shared by tests: running the real CLI and copying the scenarios to a scratch folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def exolab(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the installed CLI exactly as a user would (`python -m lab`), offline."""
+    full_env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "HF_HUB_OFFLINE": "1",
+                "DEEPEVAL_TELEMETRY_OPT_OUT": "YES", "COLUMNS": "200", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "lab", *args], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def copy_scenarios(dest: Path) -> Path:
+    """A private copy of scenarios/ that a test may break; returns the copied smoke suite."""
+    target = dest / "scenarios"
+    shutil.copytree(ROOT / "scenarios", target)
+    return target / "smoke.yaml"
+
+
+def replace_in(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")

@@ -1,0 +1,208 @@
+"""`extract_quantities`: numbers in ru/en/zh free text, normalised so that the capture judge can
+compare "~100k", "около 100 тысяч" and "10万"."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lab.scoring.quantities import Quantity, extract_quantities
+
+NARROW_NBSP = "\u202f"
+NBSP = "\u00a0"
+
+
+def _only(text: str) -> Quantity:
+    found = extract_quantities(text)
+    assert len(found) == 1, f"{text!r} -> {found}"
+    return found[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        # digits with thousands separators
+        ("1 200", 1200),
+        ("1,200", 1200),
+        ("12 000", 12000),
+        (f"1{NBSP}200", 1200),
+        (f"1{NARROW_NBSP}200", 1200),
+        ("1,000,000", 1_000_000),
+        ("1.200 человек", 1200),
+        ("около 100 000 сотрудников", 100_000),
+        # decimals with a multiplier
+        ("1,5 млн", 1.5e6),
+        ("1.5 million", 1.5e6),
+        ("2,5 тыс", 2500),
+        # multipliers
+        ("10k", 10_000),
+        ("10K employees", 10_000),
+        ("10 тыс", 10_000),
+        ("100 тысяч", 100_000),
+        ("2 млн", 2e6),
+        ("3M", 3e6),
+        ("8万", 80_000),
+        ("2亿", 2e8),
+        # word numbers
+        ("a thousand two hundred", 1200),
+        ("тысяча двести", 1200),
+        ("тысячи двухсот", 1200),
+        ("около ста тысяч", 100_000),
+        ("two and a half thousand", 2500),
+        ("around two and a half thousand staff", 2500),
+        ("полтора миллиона", 1.5e6),
+        ("about sixty employees", 60),
+        # Chinese numerals
+        ("八万", 80_000),
+        ("一千二百", 1200),
+        ("一千二百人", 1200),
+        ("两千五百人", 2500),
+        ("一万两千", 12_000),
+        ("十五万", 150_000),
+        ("两亿", 2e8),
+    ],
+)
+def test_value(text: str, value: float) -> None:
+    q = _only(text)
+    assert q.value == pytest.approx(value)
+    assert not q.percent
+    assert q.currency is None
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "currency"),
+    [
+        ("$40k", 40_000, "USD"),
+        ("£40k", 40_000, "GBP"),
+        ("£40,000 a month", 40_000, "GBP"),
+        ("forty thousand pounds a month", 40_000, "GBP"),
+        ("150 тыс рублей", 150_000, "RUB"),
+        ("40万元", 400_000, "CNY"),
+    ],
+)
+def test_currency(text: str, value: float, currency: str) -> None:
+    q = _only(text)
+    assert q.value == pytest.approx(value)
+    assert q.currency == currency
+    assert not q.percent
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("35%", 35), ("35％", 35), ("кэшбэк 10%", 10), ("10 процентов", 10), ("53 percent", 53)],
+)
+def test_percent(text: str, value: float) -> None:
+    q = _only(text)
+    assert q.value == pytest.approx(value)
+    assert q.percent
+
+
+def test_plain_number_is_not_a_percent() -> None:
+    assert not _only("35 tickets").percent
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "periods"),
+    [
+        ("20 hours a week", 20, ("hour", "week")),
+        ("20 hours per week", 20, ("hour", "week")),
+        ("twenty hours a week", 20, ("hour", "week")),
+        ("20 часов в месяц", 20, ("hour", "month")),
+        ("20 часов в неделю на оператора", 20, ("hour", "week")),
+        ("сорока часов", 40, ("hour",)),
+        ("3个月", 3, ("month",)),
+        ("20 hours", 20, ("hour",)),
+    ],
+)
+def test_periods(text: str, value: float, periods: tuple[str, ...]) -> None:
+    q = _only(text)
+    assert q.value == pytest.approx(value)
+    assert q.periods == periods
+
+
+def test_no_number_no_quantity() -> None:
+    assert extract_quantities("Больше всего нагружены поддержка и антифрод.") == []
+    assert extract_quantities("support and onboarding take most of the load") == []
+
+
+def test_several_quantities_in_order() -> None:
+    found = extract_quantities("35% of all tickets are handled by 1,200 agents at £40k a month")
+    assert [q.value for q in found] == [35, 1200, 40_000]
+    assert [q.percent for q in found] == [True, False, False]
+    assert found[2].currency == "GBP"
+    assert found[2].periods == ("month",)
+
+
+@pytest.mark.xfail(reason="the unit look-ahead window (4 tokens) runs past the next number, so a "
+                          "percent/currency/period of the following quantity is attached to this one too "
+                          "(300 agents and 20% churn -> 300%)", strict=True)
+@pytest.mark.parametrize(
+    "text",
+    ["we have 300 agents and 20% churn", "1200 сотрудников, 35% в поддержке", "2 weeks, $40k"],
+)
+def test_annotation_does_not_bleed_into_the_previous_number(text: str) -> None:
+    first, second = extract_quantities(text)
+    assert (first.percent, first.currency) == (False, None)
+    assert second.percent or second.currency is not None
+
+
+def test_matches_tolerance_and_percent() -> None:
+    assert Quantity(10_000).matches(Quantity(10_100))
+    assert not Quantity(10_000).matches(Quantity(100_000))
+    assert not Quantity(35, percent=True).matches(Quantity(35))
+
+
+# Known gaps in Chinese: each documents what correct extraction looks like.
+
+
+@pytest.mark.xfail(reason="十万 / 百万 (a bare unit before 万) parse to nothing: parse_chinese_number "
+                          "rejects any all-unit string longer than one character", strict=True)
+@pytest.mark.parametrize(("text", "value"), [("十万", 100_000), ("约十万名员工", 100_000), ("百万", 1e6)])
+def test_chinese_ten_thousand_units(text: str, value: float) -> None:
+    assert _only(text).value == pytest.approx(value)
+
+
+@pytest.mark.xfail(reason="小时 is split into single-character tokens, so the 'hour' unit is never seen "
+                          "in Chinese", strict=True)
+def test_chinese_hours_unit() -> None:
+    assert _only("20小时").periods == ("hour",)
+
+
+@pytest.mark.xfail(reason="periods are read only after the number; 每周20小时 (per week, 20 hours) loses "
+                          "'week' — Chinese puts the period first", strict=True)
+def test_chinese_period_before_number() -> None:
+    assert "week" in _only("每周20小时").periods
+
+
+@pytest.mark.xfail(reason="百分之三十五 is read as 100 and 35 (not a percent): 百 is consumed as a numeral "
+                          "before the 百分之 percent marker is checked", strict=True)
+def test_chinese_percent_words() -> None:
+    q = _only("百分之三十五")
+    assert q.value == pytest.approx(35)
+    assert q.percent
+
+
+# Properties
+
+
+def _separated(n: int, sep: str) -> str:
+    return f"{n:,}".replace(",", sep)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=0, max_value=10**9))
+def test_any_integer_with_any_thousands_separator(n: int) -> None:
+    for text in (f"{n}", f"{n:,}", _separated(n, " "), _separated(n, NBSP), _separated(n, NARROW_NBSP)):
+        found = extract_quantities(text)
+        assert len(found) == 1, f"{text!r} -> {found}"
+        assert found[0].value == n, text
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=1, max_value=999))
+def test_multiplier_words(n: int) -> None:
+    for text, expected in ((f"{n} тыс", n * 1000), (f"{n}k", n * 1000), (f"{n}万", n * 10_000)):
+        found = extract_quantities(text)
+        assert len(found) == 1, f"{text!r} -> {found}"
+        assert found[0].value == expected, text
