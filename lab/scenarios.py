@@ -71,7 +71,7 @@ class Persona(Strict):
     language: Language
     company: Company
     segment: Segment | None = None
-    behaviour: Behaviour = Field(default_factory=Behaviour)
+    behaviour: Behaviour = Behaviour()
     facts: dict[str, Fact]
 
 
@@ -85,7 +85,7 @@ class Suite(Strict):
     version: int = Field(ge=1)
     description: str = ""
     changelog: list[str] = Field(default_factory=list)
-    assistant: AssistantSpec = Field(default_factory=AssistantSpec)
+    assistant: AssistantSpec = AssistantSpec()
     required_questions: list[str] = Field(min_length=1)
     max_turns: int = Field(ge=2, le=200, description="Most assistant turns in one conversation.")
     repetitions: int = Field(1, ge=1, le=100)

@@ -17,6 +17,7 @@ FLOW = load_flow(flow_path("playbook"))
 ALL_IDS = list(FLOW.texts["en"].questions)
 SMOKE_PERSONAS = ["ru_fintech_upper_mid", "ru_enterprise_cotomi", "en_insurance_upper_mid", "en_saas_small",
                   "zh_manufacturing_procurement", "ru_construction_docs"]
+PILOT_PRICE = {"ru": "Сколько стоит пилот?", "en": "How much is a pilot?", "zh": "试点需要多少钱？"}
 
 
 @pytest.fixture
@@ -176,8 +177,6 @@ def test_off_script_question_at_its_turn(loaded: LoadedSuite) -> None:
 def test_replies_are_in_the_persona_language(loaded: LoadedSuite, pid: str) -> None:
     persona = loaded.personas[pid]
     lang = persona.language
-    script = [_ask(lang, q) for q in ALL_IDS] + ["Сколько стоит пилот?" if lang == "ru" else
-                                                  "试点需要多少钱？" if lang == "zh" else "How much is a pilot?",
-                                                  FLOW.texts[lang].next_step["mid"]]
+    script = [_ask(lang, q) for q in ALL_IDS] + [PILOT_PRICE[lang], FLOW.texts[lang].next_step["mid"]]
     for reply in _talk(_persona(loaded, pid, 13), script):
         assert detect_language(reply.text) == lang, reply.text
