@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -193,14 +194,19 @@ def run(suite_path: Path, versions_: tuple[str, ...], runs_dir: Path, tracking_u
     Example:
       exolab run --suite scenarios/smoke.yaml --prompt-version v1 --prompt-version v2
     """
+    from lab.records import TranscriptLog
     from lab.report import render_report
     from lab.results import RunFolder, write_results
     from lab.runner import converse, plan_run
     from lab.tracking import DEFAULT_TRACKING_URI, log_run
 
+    logging.getLogger("mlflow").setLevel(logging.WARNING)  # its table-creation chatter is not news
     plan = plan_run(suite_path, list(versions_) or None, embedding_model, runs_dir)
     err.print(f"run {plan.run_id}: suite {plan.suite.name} v{plan.suite.version}, versions "
               f"{', '.join(plan.versions)}, {len(plan.scenario_keys())} conversations", markup=False)
+    already = len(TranscriptLog(plan.run_dir / "transcripts.jsonl").done_ids()) if plan.run_dir.exists() else 0
+    if already:
+        err.print(f"resuming: {already} conversation(s) already in {display_path(plan.run_dir)}", markup=False)
     with _progress_bar(quiet) as bar:
         task = bar.add_task("conversations", total=len(plan.scenario_keys()))
 
