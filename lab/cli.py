@@ -204,9 +204,11 @@ def run(suite_path: Path, versions_: tuple[str, ...], runs_dir: Path, tracking_u
     plan = plan_run(suite_path, list(versions_) or None, embedding_model, runs_dir)
     err.print(f"run {plan.run_id}: suite {plan.suite.name} v{plan.suite.version}, versions "
               f"{', '.join(plan.versions)}, {len(plan.scenario_keys())} conversations", markup=False)
-    already = len(TranscriptLog(plan.run_dir / "transcripts.jsonl").done_ids()) if plan.run_dir.exists() else 0
+    log = plan.run_dir / "transcripts.jsonl"
+    already = len(TranscriptLog(log).done_ids()) if log.exists() else 0
     if already:
-        err.print(f"resuming: {already} conversation(s) already in {display_path(plan.run_dir)}", markup=False)
+        err.print(f"resuming: {already} conversation(s) already in {display_path(plan.run_dir)}",
+                  markup=False)
     with _progress_bar(quiet) as bar:
         task = bar.add_task("conversations", total=len(plan.scenario_keys()))
 
