@@ -134,9 +134,6 @@ def test_several_quantities_in_order() -> None:
     assert found[2].periods == ("month",)
 
 
-@pytest.mark.xfail(reason="the unit look-ahead window (4 tokens) runs past the next number, so a "
-                          "percent/currency/period of the following quantity is attached to this one too "
-                          "(300 agents and 20% churn -> 300%)", strict=True)
 @pytest.mark.parametrize(
     "text",
     ["we have 300 agents and 20% churn", "1200 сотрудников, 35% в поддержке", "2 weeks, $40k"],
@@ -156,27 +153,19 @@ def test_matches_tolerance_and_percent() -> None:
 # Known gaps in Chinese: each documents what correct extraction looks like.
 
 
-@pytest.mark.xfail(reason="十万 / 百万 (a bare unit before 万) parse to nothing: parse_chinese_number "
-                          "rejects any all-unit string longer than one character", strict=True)
 @pytest.mark.parametrize(("text", "value"), [("十万", 100_000), ("约十万名员工", 100_000), ("百万", 1e6)])
 def test_chinese_ten_thousand_units(text: str, value: float) -> None:
     assert _only(text).value == pytest.approx(value)
 
 
-@pytest.mark.xfail(reason="小时 is split into single-character tokens, so the 'hour' unit is never seen "
-                          "in Chinese", strict=True)
 def test_chinese_hours_unit() -> None:
     assert _only("20小时").periods == ("hour",)
 
 
-@pytest.mark.xfail(reason="periods are read only after the number; 每周20小时 (per week, 20 hours) loses "
-                          "'week' — Chinese puts the period first", strict=True)
 def test_chinese_period_before_number() -> None:
     assert "week" in _only("每周20小时").periods
 
 
-@pytest.mark.xfail(reason="百分之三十五 is read as 100 and 35 (not a percent): 百 is consumed as a numeral "
-                          "before the 百分之 percent marker is checked", strict=True)
 def test_chinese_percent_words() -> None:
     q = _only("百分之三十五")
     assert q.value == pytest.approx(35)

@@ -132,6 +132,10 @@ def check_versions(flow: Flow, versions: list[str], flow_file: Path) -> None:
         raise InputErrors(errors)
 
 
+def _statements(text: str) -> list[str]:
+    return [s for s in sentences(text) if not s.endswith(("?", "？"))]
+
+
 class PlaybookFlowAssistant:
     """One conversation with the reference flow. State lives here; a new instance per scenario."""
 
@@ -175,7 +179,7 @@ class PlaybookFlowAssistant:
 
     def _take_answer(self, answer: str) -> list[str]:
         """Write down the answer for the questions asked last turn; return ids to follow up on."""
-        statements = [s for s in sentences(answer) if not s.endswith(("?", "？"))] or [answer]
+        statements = _statements(answer)
         follow = []
         for qid in self.pending:
             if self._evaded(" ".join(statements)) and self.spec.follow_up_evasions \
@@ -201,6 +205,11 @@ class PlaybookFlowAssistant:
                 self.closing_sent = True
                 return Reply(text=texts.closing, captured=dict(self.captured), stage="closing",
                              done=True)
+            if self.pending and not _statements(last_user):
+                # the customer only asked something back: defer it and ask our question again
+                parts += [texts.defer_customer_question,
+                          texts.joiner.join(texts.questions[q].ask for q in self.pending)]
+                return Reply(text=" ".join(parts), captured=dict(self.captured), stage="re_ask")
             follow = self._take_answer(last_user) if self.pending else []
             if any(s.endswith(("?", "？")) for s in sentences(last_user)):
                 parts.append(texts.defer_customer_question)

@@ -39,7 +39,11 @@ def polarity_negative(text: str) -> bool:
     return bool(_NEGATION.search(text))
 
 
-def entities(text: str) -> set[str]:
+def entities(text: str, aliases: dict[str, list[str]] | None = None) -> set[str]:
+    """Capitalised names and acronyms, with spelled-out aliases folded into their canonical name."""
+    for canonical, spellings in (aliases or {}).items():
+        for spelling in sorted(spellings, key=len, reverse=True):
+            text = re.sub(re.escape(spelling), f" {canonical} ", text, flags=re.IGNORECASE)
     return {m.upper() for m in _ENTITY.findall(text) if m not in _COMMON_CAPITALISED}
 
 
@@ -74,8 +78,10 @@ def judge_capture(question_id: str, truth: str, captured: str | None,
                                 cfg.quantity_tolerance)
     if polarity_negative(truth) != polarity_negative(captured):
         reasons.append("polarity differs (negated in one, affirmed in the other)")
-    truth_entities, captured_entities = entities(truth), entities(captured)
-    if truth_entities and captured_entities and not truth_entities & captured_entities:
+    truth_entities = entities(truth, cfg.entity_aliases)
+    captured_entities = entities(captured, cfg.entity_aliases)
+    # swapped: each side names something the other does not (CTO vs CFO, Intercom vs Drift)
+    if truth_entities - captured_entities and captured_entities - truth_entities:
         reasons.append(f"named entities differ: {sorted(truth_entities)} vs {sorted(captured_entities)}")
     if similarity < cfg.min_similarity:
         reasons.append(f"similarity {similarity:.2f} below {cfg.min_similarity:.2f}")

@@ -23,6 +23,7 @@ class AskedQuestionConfig(_Strict):
 class CaptureConfig(_Strict):
     min_similarity: float = Field(ge=-1, le=1)
     quantity_tolerance: float = Field(ge=0, le=1)
+    entity_aliases: dict[str, list[str]] = Field(default_factory=dict)
 
 
 class ScorerConfig(_Strict):

@@ -73,6 +73,7 @@ PERCENT_WORDS = ("%", "％", "percent", "per cent", "процент", "проц�
 _TOKEN = re.compile(
     r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:[.,]\d+)?"  # 1 200 / 1 200,5
     r"|\d+(?:[.,]\d+)*"                            # 1200 / 1,200 / 1.5
+    r"|百分之|小时|小時|个月|個月|星期|季度|人民币|美元|欧元|英镑|卢布"
     r"|[零〇一二两兩三四五六七八九十百千万萬亿億半]+"
     r"|[$€₽¥£%％]"
     r"|[A-Za-zА-Яа-яЁё]+"
@@ -113,8 +114,8 @@ def _parse_digits(token: str) -> float | None:
 
 def parse_chinese_number(text: str) -> float | None:
     """一千二百 → 1200, 八万 → 80000, 十五 → 15, 两亿 → 2e8."""
-    if not text or all(ch in ZH_LARGE or ch in ZH_SMALL for ch in text) and len(text) > 1:
-        return None
+    if not text or text[0] in ZH_LARGE:
+        return None  # a bare 万/亿 is a word (万一 "in case"), not a number; 十万 / 百万 are numbers
     total, section, digit = 0.0, 0.0, None
     for ch in text:
         if ch in ZH_DIGITS:
@@ -133,8 +134,28 @@ def _word_value(word: str) -> float | None:
     return EN_UNITS.get(word, RU_UNITS.get(word)) if word != "a" else None
 
 
+RANGE_MARKS = {"-", "–", "—", "до", "to", "~", "至", "到"}
+CLAUSE_BREAKS = {",", ";", ".", "，", "；", "。", "and", "и", "和", "but", "но"}
+
+
+def _is_number_token(token: str) -> bool:
+    if token.lower() in MULTIPLIERS:
+        return False
+    return token[0].isdigit() or bool(re.fullmatch(r"[零〇一二两兩三四五六七八九十百千万萬亿億]+", token))
+
+
 def _lookahead(tokens: list[str], start: int, width: int = 4) -> list[str]:
-    return [t.lower() for t in tokens[start:start + width]]
+    """The words after a number that may qualify it, up to the next clause or the next number
+    (except the far end of a range, "5–10 дней", which shares the unit)."""
+    out: list[str] = []
+    for token in tokens[start:start + width]:
+        low = token.lower()
+        if low in CLAUSE_BREAKS:
+            break
+        if _is_number_token(token) and not (out and out[-1] in RANGE_MARKS):
+            break
+        out.append(low)
+    return out
 
 
 def _annotate(value: float, tokens: list[str], end: int, before: list[str]) -> tuple[Quantity, int]:
@@ -152,6 +173,9 @@ def _annotate(value: float, tokens: list[str], end: int, before: list[str]) -> t
     currency = next((code for code, marks in CURRENCIES.items()
                      if any(m in window for m in marks)), None)
     periods = tuple(name for word in ahead for name, marks in PERIODS.items() if word in marks)
+    for lead, word in zip(before, before[1:], strict=False):  # 每月约3,000工时, "per week 20 hours"
+        if lead in ("每", "per"):
+            periods += tuple(name for name, marks in PERIODS.items() if word in marks)
     return Quantity(value, percent, currency, periods), consumed
 
 
@@ -204,7 +228,7 @@ def extract_quantities(text: str) -> list[Quantity]:
         if value is None:
             i += 1
             continue
-        quantity, end = _annotate(value, tokens, end, lowered[max(0, i - 2):i])
+        quantity, end = _annotate(value, tokens, end, lowered[max(0, i - 3):i])
         out.append(quantity)
         i = max(end, i + 1)
     return out
