@@ -10,6 +10,7 @@ run: setup
 
 test: setup
 	.venv/bin/ruff check lab tests
+	.venv/bin/mypy
 	.venv/bin/python -m pytest -q
 
 lint: setup

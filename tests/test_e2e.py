@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -12,7 +17,7 @@ import pytest
 from lab.results import RunFolder
 from lab.runner import converse, plan_run, run_scenario
 from lab.scoring import asked_questions
-from tests.helpers import ROOT, exolab
+from tests.helpers import ROOT, copy_scenarios, exolab, replace_in
 
 PAIN_IDS = ["urgency", "cost_of_inaction", "impact_if_solved"]
 GOLDEN = ROOT / "tests" / "golden" / "smoke_v1_v2_report.md"
@@ -219,3 +224,39 @@ def test_every_command_has_help_with_an_example(tmp_path: Path) -> None:
     for command in ([], ["validate"], ["run"], ["report"], ["schema"], ["versions"]):
         result = exolab(*command, "--help", cwd=tmp_path)
         assert result.returncode == 0 and "Example" in result.stdout, command
+
+
+def test_sigkilled_run_resumes_with_the_same_command(tmp_path: Path) -> None:
+    """A real kill -9 of the CLI mid-run; the same command finishes and matches a clean run."""
+    suite = copy_scenarios(tmp_path)
+    replace_in(suite, "repetitions: 2", "repetitions: 12")  # 72 conversations: seconds of work
+    args = ["-m", "lab", "run", "--suite", str(suite), "--prompt-version", "v1", "--no-mlflow", "--quiet"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "MLFLOW_DISABLE_TELEMETRY": "true"}
+    victim = subprocess.Popen([sys.executable, *args, "--runs-dir", str(tmp_path / "killed")], cwd=tmp_path,
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    log: Path | None = None
+    while time.monotonic() < deadline:
+        logs = list((tmp_path / "killed").glob("*/transcripts.jsonl"))
+        if logs and len(logs[0].read_bytes().splitlines()) >= 5:
+            log = logs[0]
+            break
+        time.sleep(0.01)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    assert log is not None, "the run never got going"
+    killed_at = len(log.read_bytes().splitlines())
+    assert killed_at < 72, "the run finished before it could be killed"
+    resumed = exolab(*args[2:], "--runs-dir", str(tmp_path / "killed"), cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming:" in resumed.stderr
+    clean = exolab(*args[2:], "--runs-dir", str(tmp_path / "clean"), cwd=tmp_path)
+    assert clean.returncode == 0, clean.stderr
+    (resumed_dir,), (clean_dir,) = list((tmp_path / "killed").iterdir()), list((tmp_path / "clean").iterdir())
+    assert len((resumed_dir / "transcripts.jsonl").read_text().splitlines()) == 72
+    columns = ["scenario", "question_id", "asked", "asked_turn", "answered", "answer_turn", "captured",
+               "faithful", "capture_similarity"]
+    pd.testing.assert_frame_equal(pd.read_csv(clean_dir / "scores.csv")[columns].sort_values(columns[:2])
+                                  .reset_index(drop=True),
+                                  pd.read_csv(resumed_dir / "scores.csv")[columns].sort_values(columns[:2])
+                                  .reset_index(drop=True))
