@@ -14,6 +14,7 @@ for _key, _value in {
     "TRANSFORMERS_OFFLINE": "1",
     "DO_NOT_TRACK": "1",
     "TOKENIZERS_PARALLELISM": "false",
+    "MLFLOW_LOGGING_LEVEL": "WARNING",  # table-creation and experiment chatter is not news to users
 }.items():
     _os.environ.setdefault(_key, _value)
 

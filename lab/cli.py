@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -200,7 +199,6 @@ def run(suite_path: Path, versions_: tuple[str, ...], runs_dir: Path, tracking_u
     from lab.runner import converse, plan_run
     from lab.tracking import DEFAULT_TRACKING_URI, log_run
 
-    logging.getLogger("mlflow").setLevel(logging.WARNING)  # its table-creation chatter is not news
     plan = plan_run(suite_path, list(versions_) or None, embedding_model, runs_dir)
     err.print(f"run {plan.run_id}: suite {plan.suite.name} v{plan.suite.version}, versions "
               f"{', '.join(plan.versions)}, {len(plan.scenario_keys())} conversations", markup=False)
