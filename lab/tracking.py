@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.assistants.flow import Flow
+from lab.kpis import version_kpis
 from lab.records import read_json, write_json
 from lab.results import RunFolder
 
@@ -107,18 +108,9 @@ def log_run(folder: RunFolder, summary: dict[str, Any], flow: Flow, tracking_uri
                     state["created_runs"].append(child.info.run_id)
                     mlflow.log_params({"persona": first["persona"], "repetition": int(first["repetition"]),
                                        "language": first["language"], "prompt_version": version})
-                    complete = rows["asked"] & rows["answered"]
-                    answered = rows[rows["answered"]]
-                    values: dict[str, float | None] = {
-                        "completeness": float(complete.mean()),
-                        "accuracy": float(answered["faithful"].fillna(False).astype(float).mean())
-                        if not answered.empty else None,
-                        "errored": float(bool(rows["errored"].any())),
-                    }
-                    for _, row in rows.iterrows():
-                        values[f"completeness.{row['question_id']}"] = float(row["asked"] and row["answered"])
-                        if row["answered"]:
-                            values[f"accuracy.{row['question_id']}"] = float(bool(row["faithful"]))
+                    values = {k: v for k, v in version_kpis(rows).items()
+                              if k not in ("scenarios", "errored_scenarios")}
+                    values["errored"] = float(bool(rows["errored"].any()))
                     mlflow.log_metrics(_metrics(values))
             with tempfile.TemporaryDirectory() as tmp:
                 subset = Path(tmp) / "transcripts.jsonl"

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import pandas as pd
 
 from lab.bank import load_bank
 from lab.paths import templates_dir
@@ -28,6 +29,10 @@ def _delta(value: float | None, base: float | None) -> str:
         return ""
     d = (value - base) * 100
     return "±0" if abs(d) < 0.5 else f"{d:+.0f}"
+
+
+def _turn(value: object) -> int | str:
+    return "" if pd.isna(value) else int(value)  # type: ignore[call-overload]
 
 
 def anchor(scenario: str) -> str:
@@ -69,14 +74,12 @@ def build_context(folder: RunFolder, summary: dict[str, Any], worst: int = 10) -
             "scenario": row["scenario"], "anchor": anchor(row["scenario"]), "persona": persona,
             "termination": transcript.termination, "error": transcript.error, "turns": turns,
             "verdicts": [{
-                "question_id": v["question_id"], "asked_turn": "" if v["asked_turn"] != v["asked_turn"]
-                else int(v["asked_turn"]), "answered": bool(v["answered"]),
-                "answer_turn": "" if v["answer_turn"] != v["answer_turn"] else int(v["answer_turn"]),
+                "question_id": v["question_id"], "asked_turn": _turn(v["asked_turn"]),
+                "answered": bool(v["answered"]), "answer_turn": _turn(v["answer_turn"]),
                 "truth": persona.facts[v["question_id"]].truth, "captured": v["captured"] or "",
-                "faithful": "" if v["faithful"] is None or v["faithful"] is __import__("pandas").NA
-                else ("yes" if v["faithful"] else "no"),
-                "similarity": "" if v["capture_similarity"] != v["capture_similarity"]
-                else f"{v['capture_similarity']:.2f}", "reasons": v["reasons"] or "",
+                "faithful": "" if pd.isna(v["faithful"]) else ("yes" if v["faithful"] else "no"),
+                "similarity": "" if pd.isna(v["capture_similarity"]) else f"{v['capture_similarity']:.2f}",
+                "reasons": "" if pd.isna(v["reasons"]) else v["reasons"],
             } for _, v in verdicts.iterrows()],
         })
     return {
@@ -101,7 +104,7 @@ def build_context(folder: RunFolder, summary: dict[str, Any], worst: int = 10) -
                                                   .get("accuracy"))} for v in versions]}
                      for pid, p in folder.personas.items()],
         "worst": [{**r, "anchor": anchor(r["scenario"]), "completeness": _pct(r["completeness"]),
-                   "accuracy": _pct(None if r["accuracy"] != r["accuracy"] else r["accuracy"])}
+                   "accuracy": _pct(None if pd.isna(r["accuracy"]) else r["accuracy"])}
                   for r in worst_rows],
         "appendix": appendix,
     }
