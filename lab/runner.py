@@ -61,6 +61,7 @@ class RunPlan:
             "embedding_model": self.embedding_model,
             "bank": sha256_file(metrics_dir() / "questions.yaml"),
             "scorers": sha256_file(metrics_dir() / "scorers.yaml"),
+            "code": code_sha256(),
         }
 
     @property
@@ -79,6 +80,16 @@ class RunPlan:
                     keys.append(ScenarioKey(persona=persona, repetition=rep, version=version,
                                             seed=scenario_seed(self.suite.seed, persona, rep)))
         return keys
+
+
+def code_sha256() -> str:
+    """Hash of the Lab's own source: a run resumed after the code changed must not mix
+    conversations produced by two different simulators or flows."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def scenario_seed(suite_seed: int, persona: str, repetition: int) -> int:
@@ -125,6 +136,7 @@ def _manifest(plan: RunPlan) -> dict[str, Any]:
         "prompt_versions": {v: {"sha256": plan.flow.prompt_sha256(v),
                                 "description": plan.flow.versions[v].description}
                             for v in plan.versions},
+        "code_sha256": code_sha256(),
         "metrics_files_sha256": {name: sha256_file(metrics_dir() / name)
                                  for name in ("questions.yaml", "scorers.yaml", "gates.yaml")},
         "embedding_model": {"name": plan.embedding_model,

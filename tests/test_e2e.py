@@ -260,3 +260,19 @@ def test_sigkilled_run_resumes_with_the_same_command(tmp_path: Path) -> None:
                                   .reset_index(drop=True),
                                   pd.read_csv(resumed_dir / "scores.csv")[columns].sort_values(columns[:2])
                                   .reset_index(drop=True))
+
+
+def test_broken_persona_stops_the_run_before_anything_is_written(tmp_path: Path) -> None:
+    suite = copy_scenarios(tmp_path)
+    persona = suite.parent / "personas" / "zh_manufacturing_procurement.yaml"
+    replace_in(persona, "  urgency:", "  urgencyy:")
+    result = exolab("run", "--suite", str(suite), "--runs-dir", str(tmp_path / "runs"),
+                    "--tracking-uri", f"sqlite:///{tmp_path / 'm.db'}", cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert any(re.search(r"zh_manufacturing_procurement\.yaml:\d+: facts\.urgencyy: unknown question id "
+                         r"'urgencyy'; did you mean 'urgency'", line) for line in lines), lines
+    assert any(re.search(r"zh_manufacturing_procurement\.yaml:\d+: facts: no fact for required question id "
+                         r"'urgency'", line) for line in lines), lines
+    assert all(line.startswith("error: ") for line in lines)
+    assert not (tmp_path / "m.db").exists() and not (tmp_path / "runs").exists()
