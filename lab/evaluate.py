@@ -8,18 +8,17 @@ places the question in), answered (the persona disclosed that fact after it was 
 from __future__ import annotations
 
 from lab.scenarios import Persona
-from lab.scoring import asked_matches, judge_capture
+from lab.scoring import asked_matches_many, judge_capture
 from lab.types import QuestionScore, Transcript
 
 
 def score_transcript(transcript: Transcript, persona: Persona, required: list[str],
                      model: str | None = None) -> list[QuestionScore]:
     first_asked: dict[str, tuple[int, float]] = {}
-    for turn in transcript.turns:
-        if turn.role != "assistant":
-            continue
-        for match in asked_matches(turn.content, "assistant", model):
-            first_asked.setdefault(match.question_id, (turn.index, match.similarity))
+    found = asked_matches_many([t.content for t in transcript.turns], [t.role for t in transcript.turns], model)
+    for turn, matches in zip(transcript.turns, found, strict=True):
+        for match in matches:
+            first_asked.setdefault(match.question_id, (turn.index, match.probability))
     rows = []
     key = transcript.key
     for qid in required:
@@ -29,18 +28,19 @@ def score_transcript(transcript: Transcript, persona: Persona, required: list[st
             answer_turn = next((t.index for t in transcript.turns
                                 if t.role == "user" and t.index > asked_turn and qid in t.disclosed), None)
         captured = transcript.handoff.get(qid)
-        faithful = similarity = None
+        faithful = probability = similarity = None
         reasons = ""
         if answer_turn is not None:
             verdict = judge_capture(qid, persona.facts[qid].truth, captured, model)
-            faithful, similarity, reasons = verdict.faithful, round(verdict.similarity, 4), \
-                "; ".join(verdict.reasons)
+            faithful, probability, reasons = verdict.faithful, verdict.probability, "; ".join(verdict.reasons)
+            similarity = round(verdict.similarity, 4)
         rows.append(QuestionScore(
             scenario=key.id, version=key.version, persona=key.persona, repetition=key.repetition,
             language=transcript.language, question_id=qid, asked=asked_turn is not None,
-            asked_turn=asked_turn, asked_similarity=None if asked_sim is None else round(asked_sim, 4),
+            asked_turn=asked_turn, asked_probability=None if asked_sim is None else round(asked_sim, 4),
             answered=answer_turn is not None, answer_turn=answer_turn, captured=captured,
-            faithful=faithful, capture_similarity=similarity, reasons=reasons,
+            faithful=faithful, capture_probability=probability, capture_similarity=similarity,
+            reasons=reasons,
             errored=transcript.termination == "error",
         ))
     return rows

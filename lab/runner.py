@@ -30,6 +30,7 @@ from lab.records import (
     write_json,
 )
 from lab.scenarios import LoadedSuite, load_suite, sha256_file
+from lab.scoring.calibration import CalibrationMissing, calibration_path, load_calibration
 from lab.scoring.config import load_scorer_config
 from lab.scoring.embeddings import configured_model_name, get_embedder
 from lab.types import ScenarioKey, Transcript
@@ -62,6 +63,8 @@ class RunPlan:
             "bank": sha256_file(metrics_dir() / "questions.yaml"),
             "scorers": sha256_file(metrics_dir() / "scorers.yaml"),
             "code": code_sha256(),
+            "calibration": sha256_file(calibration_path(self.embedding_model))
+            if calibration_path(self.embedding_model).is_file() else None,
         }
 
     @property
@@ -104,6 +107,11 @@ def plan_run(suite_path: Path, versions: list[str] | None, embedding_model: str 
     load_bank()
     load_gates()
     load_scorer_config()
+    model = embedding_model or configured_model_name()
+    try:
+        load_calibration(model)
+    except CalibrationMissing as exc:
+        raise InputErrors([InputError("command line", None, "--embedding-model", str(exc))]) from None
     loaded = load_suite(suite_path)
     ffile = flow_path(loaded.suite.assistant.flow)
     if not ffile.is_file():
@@ -115,7 +123,7 @@ def plan_run(suite_path: Path, versions: list[str] | None, embedding_model: str 
     if len(set(chosen)) != len(chosen):
         raise InputErrors([InputError("command line", None, "--prompt-version",
                                       "a prompt version is listed twice")])
-    return RunPlan(loaded, flow, ffile, chosen, embedding_model or configured_model_name(), runs_root)
+    return RunPlan(loaded, flow, ffile, chosen, model, runs_root)
 
 
 def _manifest(plan: RunPlan) -> dict[str, Any]:
@@ -141,6 +149,9 @@ def _manifest(plan: RunPlan) -> dict[str, Any]:
                                  for name in ("questions.yaml", "scorers.yaml", "gates.yaml")},
         "embedding_model": {"name": plan.embedding_model,
                             "id": get_embedder(plan.embedding_model).model_id},
+        "calibration": {"file": calibration_path(plan.embedding_model).name,
+                        "sha256": sha256_file(calibration_path(plan.embedding_model)),
+                        "data_sha256": load_calibration(plan.embedding_model).data_sha256},
         "scenarios": [k.model_dump() for k in plan.scenario_keys()],
         "packages": package_versions(),
         "git": git_state(Path.cwd()),

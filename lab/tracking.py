@@ -126,3 +126,20 @@ def log_run(folder: RunFolder, summary: dict[str, Any], flow: Flow, tracking_uri
     state["complete"] = True
     write_json(state_path, state)
     return state
+
+
+def log_scorer_report(report: dict[str, Any], metrics: dict[str, float], markdown: Path,
+                      tracking_uri: str) -> str:
+    """One run in experiment `exolab/scorers` per scorer report, so agreement is tracked over time."""
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_experiment("exolab/scorers")
+    with mlflow.start_run(run_name=f"scorer-report {report['split']}",
+                          tags={"exolab.kind": "scorer-report"}) as run:
+        mlflow.log_params({"split": report["split"], "embedding_model": report["embedding_model"],
+                           "calibration_data_sha256": report["calibration_data_sha256"],
+                           "detector_items": report["detector_items"], "judge_items": report["judge_items"]})
+        mlflow.log_metrics(metrics)
+        mlflow.log_artifact(str(markdown))
+        return str(run.info.run_id)

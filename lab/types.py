@@ -99,11 +99,12 @@ class QuestionScore(Frozen):
     question_id: str
     asked: bool
     asked_turn: int | None
-    asked_similarity: float | None
+    asked_probability: float | None
     answered: bool
     answer_turn: int | None
     captured: str | None
     faithful: bool | None
+    capture_probability: float | None
     capture_similarity: float | None
     reasons: str = ""
     errored: bool = False

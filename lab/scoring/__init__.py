@@ -6,15 +6,25 @@ from __future__ import annotations
 from lab.scoring.capture import CaptureJudgement, judge_capture
 from lab.scoring.detector import AskedMatch, get_detector
 
-__all__ = ["AskedMatch", "CaptureJudgement", "asked_matches", "asked_questions", "capture_faithful",
-           "judge_capture"]
+__all__ = ["AskedMatch", "CaptureJudgement", "asked_matches", "asked_matches_many", "asked_questions",
+           "capture_faithful", "judge_capture"]
+
+
+def asked_matches_many(texts: list[str], roles: list[str] | None = None,
+                       model: str | None = None) -> list[list[AskedMatch]]:
+    """`asked_matches` for many utterances with one batched encode: the way to score a whole run."""
+    roles = roles or ["assistant"] * len(texts)
+    keep = [i for i, (t, r) in enumerate(zip(texts, roles, strict=True)) if r == "assistant" and t.strip()]
+    found = get_detector(model).matches_many([texts[i] for i in keep])
+    out: list[list[AskedMatch]] = [[] for _ in texts]
+    for i, matches in zip(keep, found, strict=True):
+        out[i] = matches
+    return out
 
 
 def asked_matches(text: str, role: str = "assistant", model: str | None = None) -> list[AskedMatch]:
-    """Like `asked_questions`, with the clause and similarity that decided each id."""
-    if role != "assistant" or not text.strip():
-        return []
-    return get_detector(model).matches(text)
+    """Like `asked_questions`, with the clause, similarity and probability that decided each id."""
+    return asked_matches_many([text], [role], model)[0]
 
 
 def asked_questions(text: str, role: str = "assistant", model: str | None = None) -> set[str]:

