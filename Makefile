@@ -9,12 +9,12 @@ run: setup
 	.venv/bin/exolab run --suite scenarios/smoke.yaml
 
 test: setup
-	.venv/bin/ruff check lab tests
+	.venv/bin/ruff check lab tests benchmarks
 	.venv/bin/mypy
 	.venv/bin/python -m pytest -q
 
 lint: setup
-	.venv/bin/ruff check lab tests
+	.venv/bin/ruff check lab tests benchmarks
 	.venv/bin/mypy
 
 mlflow-ui: setup
