@@ -16,23 +16,19 @@ import numpy as np
 
 from lab.bank import load_bank
 from lab.scoring.calibration import (
-    DETECTOR_C,
-    LinearModel,
-    ReferenceText,
-    _fit_logistic,
     _micro_f1,
-    answer_topics,
     balanced_accuracy,
-    bank_references,
     build_reference,
     detector_matrix,
+    fit_detector,
+    fit_judge,
     gold_matrix,
     judge_matrix,
     judge_probability,
+    training_references,
 )
 from lab.scoring.data import capture_items, detector_items
 from lab.scoring.embeddings import get_embedder
-from lab.scoring.features import DETECTOR_FEATURES, JUDGE_FEATURES
 
 FOLDS = 5
 
@@ -46,19 +42,10 @@ def detector_cv(model: str) -> tuple[float, float]:
     prob = np.zeros((len(data), len(qids)))
     for k in range(FOLDS):
         train, held = data[fold != k], data[fold == k]
-        refs = bank_references(bank)
-        refs += [ReferenceText(text=r.text, label=r.labels[0] if r.labels else "", origin=r.item_id)
-                 for r in train.itertuples() if len(r.labels) <= 1]
-        reference = build_reference(refs, embedder)
-        y = gold_matrix(train["labels"].tolist(), qids).reshape(-1)
-        fitted: LinearModel | None = None
-        for _ in range(2):
-            x, _ = detector_matrix(train["text"].tolist(), reference, embedder, qids, train["item_id"].tolist(),
-                                   fitted)
-            coef, intercept = _fit_logistic(x, y, balanced=False, c=DETECTOR_C)
-            fitted = LinearModel(features=list(DETECTOR_FEATURES), coef=coef, intercept=intercept, threshold=0.5)
+        reference = build_reference(training_references(bank, train), embedder)
+        fitted = fit_detector(train, reference, embedder, qids)
         x_held, _ = detector_matrix(held["text"].tolist(), reference, embedder, qids, model=fitted)
-        prob[fold == k] = fitted.probability(x_held).reshape(-1, len(qids))  # type: ignore[union-attr]
+        prob[fold == k] = fitted.probability(x_held).reshape(-1, len(qids))
     gold = gold_matrix(data["labels"].tolist(), qids)
     pred = prob >= 0.6
     negatives = ~gold.any(axis=1)
@@ -73,13 +60,7 @@ def judge_cv(model: str) -> float:
     prob = np.zeros(len(data))
     for k in range(FOLDS):
         train, held = data[fold != k], data[fold == k]
-        known = train[train["label"] == 1]
-        topics = answer_topics(train["question_id"].tolist() + known["question_id"].tolist(),
-                               train["truth"].tolist() + known["captured"].tolist(), embedder)
-        x = judge_matrix(train["truth"].tolist(), train["captured"].tolist(), train["question_id"].tolist(),
-                         embedder, topics)
-        coef, intercept = _fit_logistic(x, train["label"].to_numpy(), balanced=True)
-        fitted = LinearModel(features=list(JUDGE_FEATURES), coef=coef, intercept=intercept, threshold=0.5)
+        fitted, topics = fit_judge(train, embedder)
         x_held = judge_matrix(held["truth"].tolist(), held["captured"].tolist(), held["question_id"].tolist(),
                               embedder, topics)
         prob[fold == k] = judge_probability(fitted, x_held)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from lab.bank import QuestionBank, load_bank
@@ -250,6 +251,40 @@ def gold_matrix(labels: list[list[str]], question_ids: list[str]) -> np.ndarray:
     return np.array([[qid in ls for qid in question_ids] for ls in labels], dtype=bool)
 
 
+def training_references(bank: QuestionBank, train: pd.DataFrame) -> list[ReferenceText]:
+    """The bank's phrasings plus the single-question and no-question training turns."""
+    refs = bank_references(bank)
+    refs += [ReferenceText(text=row.text, label=row.labels[0] if row.labels else "", origin=row.item_id)
+             for row in train.itertuples() if len(row.labels) <= 1]
+    return refs
+
+
+def fit_detector(train: pd.DataFrame, reference: Reference, embedder: CachedEmbedder,
+                 question_ids: list[str]) -> LinearModel:
+    """Each question is judged on the clause that best supports it, and which clause that is depends
+    on the model: fit twice, first ranking clauses by similarity, then by the first model."""
+    y = gold_matrix(train["labels"].tolist(), question_ids).reshape(-1)
+    fitted: LinearModel | None = None
+    for _ in range(2):
+        x, _ = detector_matrix(train["text"].tolist(), reference, embedder, question_ids,
+                               train["item_id"].tolist(), fitted)
+        coef, intercept = _fit_logistic(x, y, balanced=False, c=DETECTOR_C)
+        fitted = LinearModel(features=list(DETECTOR_FEATURES), coef=coef, intercept=intercept, threshold=0.5)
+    assert fitted is not None
+    return fitted
+
+
+def fit_judge(train: pd.DataFrame, embedder: CachedEmbedder) -> tuple[LinearModel, dict[str, list[float]]]:
+    """The judge's model and the answer topics it measures captures against."""
+    known = train[train["label"] == 1]
+    topics = answer_topics(train["question_id"].tolist() + known["question_id"].tolist(),
+                           train["truth"].tolist() + known["captured"].tolist(), embedder)
+    x = judge_matrix(train["truth"].tolist(), train["captured"].tolist(), train["question_id"].tolist(),
+                     embedder, topics)
+    coef, intercept = _fit_logistic(x, train["label"].to_numpy(), balanced=True)
+    return LinearModel(features=list(JUDGE_FEATURES), coef=coef, intercept=intercept, threshold=0.5), topics
+
+
 def fit_calibration(model: str, progress: Any = None) -> Calibration:
     """Fit on train, choose thresholds on dev. Deterministic for the same data and model."""
     embedder = get_embedder(model)
@@ -258,24 +293,11 @@ def fit_calibration(model: str, progress: Any = None) -> Calibration:
     items = detector_items()
     assistant = items[items["role"] == "assistant"]
     train, dev = assistant[assistant["split"] == "train"], assistant[assistant["split"] == "dev"]
-    refs = bank_references(bank)
-    refs += [ReferenceText(text=row.text, label=row.labels[0], origin=row.item_id)
-             for row in train.itertuples() if len(row.labels) == 1]
-    refs += [ReferenceText(text=row.text, label="", origin=row.item_id)
-             for row in train.itertuples() if not row.labels]
+    refs = training_references(bank, train)
     reference = build_reference(refs, embedder)
     if progress:
         progress("detector features")
-    y_train = gold_matrix(train["labels"].tolist(), qids).reshape(-1)
-    detector: LinearModel | None = None
-    # Each question is judged on the clause that best supports it. Which clause that is depends on
-    # the model, so fit twice: first ranking clauses by similarity, then by the first model.
-    for _ in range(2):
-        x_train, _ = detector_matrix(train["text"].tolist(), reference, embedder, qids, train["item_id"].tolist(),
-                                     detector)
-        coef, intercept = _fit_logistic(x_train, y_train, balanced=False, c=DETECTOR_C)
-        detector = LinearModel(features=list(DETECTOR_FEATURES), coef=coef, intercept=intercept, threshold=0.5)
-    assert detector is not None
+    detector = fit_detector(train, reference, embedder, qids)
     x_dev, _ = detector_matrix(dev["text"].tolist(), reference, embedder, qids, model=detector)
     gold_dev = gold_matrix(dev["labels"].tolist(), qids)
     negatives = np.array([not ls for ls in dev["labels"]])
@@ -289,13 +311,7 @@ def fit_calibration(model: str, progress: Any = None) -> Calibration:
         progress("judge features")
     caps = capture_items()
     c_train, c_dev = caps[caps["split"] == "train"], caps[caps["split"] == "dev"]
-    known = c_train[c_train["label"] == 1]
-    topics = answer_topics(c_train["question_id"].tolist() + known["question_id"].tolist(),
-                           c_train["truth"].tolist() + known["captured"].tolist(), embedder)
-    xj_train = judge_matrix(c_train["truth"].tolist(), c_train["captured"].tolist(),
-                            c_train["question_id"].tolist(), embedder, topics)
-    jcoef, jintercept = _fit_logistic(xj_train, c_train["label"].to_numpy(), balanced=True)
-    judge = LinearModel(features=list(JUDGE_FEATURES), coef=jcoef, intercept=jintercept, threshold=0.5)
+    judge, topics = fit_judge(c_train, embedder)
     xj_dev = judge_matrix(c_dev["truth"].tolist(), c_dev["captured"].tolist(), c_dev["question_id"].tolist(),
                           embedder, topics)
     gold_j = c_dev["label"].to_numpy()
