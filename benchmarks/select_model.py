@@ -43,8 +43,9 @@ def detector_cv(model: str) -> tuple[float, float]:
     for k in range(FOLDS):
         train, held = data[fold != k], data[fold == k]
         reference = build_reference(training_references(bank, train), embedder)
-        fitted = fit_detector(train, reference, embedder, qids)
-        x_held, _ = detector_matrix(held["text"].tolist(), reference, embedder, qids, model=fitted)
+        fitted, classifier = fit_detector(train, reference, embedder, bank)
+        x_held, _ = detector_matrix(held["text"].tolist(), reference, embedder, qids, model=fitted,
+                                    classifier=classifier)
         prob[fold == k] = fitted.probability(x_held).reshape(-1, len(qids))
     gold = gold_matrix(data["labels"].tolist(), qids)
     pred = prob >= 0.6

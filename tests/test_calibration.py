@@ -42,6 +42,7 @@ def test_refit_reproduces_the_shipped_artefact() -> None:
     for part in ("detector", "judge"):
         np.testing.assert_allclose(refit[part]["coef"], shipped[part]["coef"], rtol=1e-5, atol=1e-6)
         assert refit[part]["threshold"] == pytest.approx(shipped[part]["threshold"], abs=1e-6)
+    np.testing.assert_allclose(refit["clause_classifier"]["coef"], shipped["clause_classifier"]["coef"], atol=1e-5)
     assert refit["detector_references"] == shipped["detector_references"]
     assert refit["dev"] == shipped["dev"]
 
@@ -67,10 +68,11 @@ def test_labelled_data_is_large_varied_and_split_by_id() -> None:
 def test_detector_agreement_on_the_test_split(report: dict) -> None:
     """Floors just under what was measured (reports/scorer-report.md), so a regression fails."""
     lab, naive = report["detector"]["lab"], report["detector"]["naive"]
-    assert lab["micro"]["f1"] >= 0.80
-    assert lab["micro"]["f1"] >= naive["micro"]["f1"] + 0.15
+    assert lab["micro"]["f1"] >= 0.86
+    assert lab["micro"]["precision"] >= 0.93
+    assert lab["micro"]["f1"] >= naive["micro"]["f1"] + 0.2
     assert lab["false_positive_rate_customer_turns"] == 0.0
-    assert lab["false_positive_rate_non_questions"] <= 0.03
+    assert lab["false_positive_rate_non_questions"] <= 0.05
 
 
 def test_judge_agreement_on_the_test_split(report: dict) -> None:

@@ -56,6 +56,23 @@ class LinearModel(_Model):
         return 1.0 / (1.0 + np.exp(-self.score(x)))
 
 
+class ClauseClassifier(_Model):
+    """Multinomial logistic regression from a clause's embedding to the question it asks ("" for
+    none): supervised evidence beside the nearest-reference similarity."""
+
+    classes: list[str]
+    coef: list[list[float]]
+    intercept: list[float]
+
+    def for_questions(self, vectors: np.ndarray, question_ids: list[str]) -> np.ndarray:
+        z = np.asarray(vectors, dtype=np.float64) @ np.asarray(self.coef).T + np.asarray(self.intercept)
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        p /= p.sum(axis=1, keepdims=True)
+        columns = [self.classes.index(q) for q in question_ids]
+        return p[:, columns]
+
+
 class ReferenceText(_Model):
     text: str
     label: str
@@ -71,6 +88,7 @@ class Calibration(_Model):
     scikit_learn: str
     detector: LinearModel
     detector_references: list[ReferenceText]
+    clause_classifier: ClauseClassifier
     judge: LinearModel
     naive_detector_threshold: float
     naive_judge_threshold: float
@@ -125,12 +143,13 @@ def build_reference(refs: list[ReferenceText], embedder: CachedEmbedder) -> Refe
 
 
 def detector_matrix(texts: list[str], reference: Reference, embedder: CachedEmbedder, question_ids: list[str],
-                    exclude_own: list[str] | None = None,
-                    model: LinearModel | None = None) -> tuple[np.ndarray, list[list[str]]]:
+                    exclude_own: list[str] | None = None, model: LinearModel | None = None,
+                    classifier: ClauseClassifier | None = None) -> tuple[np.ndarray, list[list[str]]]:
     """Features of every (text, question id) pair, in one batched encode; rows grouped per text."""
     per_text = [candidates(t) for t in texts]
     flat = [c.text for cs in per_text for c in cs]
     vectors = embedder.encode(flat) if flat else np.zeros((0, reference.vectors.shape[1]))
+    probs = classifier.for_questions(vectors, question_ids) if classifier and flat else None
     rows: list[np.ndarray] = []
     clauses: list[list[str]] = []
     start = 0
@@ -138,7 +157,8 @@ def detector_matrix(texts: list[str], reference: Reference, embedder: CachedEmbe
         chunk = vectors[start:start + len(cs)]
         start += len(cs)
         found = detector_rows(text, chunk, cs, reference, question_ids,
-                              exclude_own[i] if exclude_own else None, model.score if model else None)
+                              exclude_own[i] if exclude_own else None, model.score if model else None,
+                              probs[start - len(cs):start] if probs is not None else None)
         rows.extend(r.features for r in found)
         clauses.append([r.clause for r in found])
     return np.vstack(rows) if rows else np.zeros((0, len(DETECTOR_FEATURES))), clauses
@@ -259,19 +279,62 @@ def training_references(bank: QuestionBank, train: pd.DataFrame) -> list[Referen
     return refs
 
 
-def fit_detector(train: pd.DataFrame, reference: Reference, embedder: CachedEmbedder,
-                 question_ids: list[str]) -> LinearModel:
-    """Each question is judged on the clause that best supports it, and which clause that is depends
-    on the model: fit twice, first ranking clauses by similarity, then by the first model."""
-    y = gold_matrix(train["labels"].tolist(), question_ids).reshape(-1)
+CLASSIFIER_C = 10.0
+CLASSIFIER_FOLDS = 5
+
+
+def fit_clause_classifier(train: pd.DataFrame, bank: QuestionBank, embedder: CachedEmbedder) -> ClauseClassifier:
+    """Clauses of single-question turns labelled with their question, clauses of turns that ask
+    nothing labelled "", plus the bank's phrasings."""
+    from sklearn.linear_model import LogisticRegression
+
+    texts, labels = [], []
+    for row in train.itertuples():
+        if len(row.labels) > 1:
+            continue
+        found = candidates(row.text)
+        asking = [c.text for c in found if c.interrogative] or [row.text]
+        for text in (asking if row.labels else [c.text for c in found]):
+            texts.append(text)
+            labels.append(row.labels[0] if row.labels else "")
+    for question in bank.questions:
+        for _, text in question.phrasings.all():
+            texts.append(text)
+            labels.append(question.id)
+    for _, text in bank.out_of_bank.all():
+        texts.append(text)
+        labels.append("")
+    model = LogisticRegression(C=CLASSIFIER_C, max_iter=5000).fit(embedder.encode(texts), labels)
+    return ClauseClassifier(classes=[str(c) for c in model.classes_],
+                            coef=[[round(float(x), 6) for x in row] for row in model.coef_],
+                            intercept=[round(float(x), 6) for x in model.intercept_])
+
+
+def fit_detector(train: pd.DataFrame, reference: Reference, embedder: CachedEmbedder, bank: QuestionBank
+                 ) -> tuple[LinearModel, ClauseClassifier]:
+    """The clause classifier's opinion of a training turn comes from a classifier that never saw it
+    (cross-fitting), so the model learns how far to trust it on unseen turns. Each question is judged
+    on the clause that best supports it, and which clause that is depends on the model: fit twice,
+    first ranking clauses by similarity, then by the first model."""
+    qids = bank.ids
+    train = train.reset_index(drop=True)
+    fold = np.arange(len(train)) % CLASSIFIER_FOLDS
+    fold_classifiers = [fit_clause_classifier(train[fold != k], bank, embedder) for k in range(CLASSIFIER_FOLDS)]
+    order = np.concatenate([np.flatnonzero(fold == k) for k in range(CLASSIFIER_FOLDS)])
+    ordered = train.iloc[order]
+    y = gold_matrix(ordered["labels"].tolist(), qids).reshape(-1)
     fitted: LinearModel | None = None
     for _ in range(2):
-        x, _ = detector_matrix(train["text"].tolist(), reference, embedder, question_ids,
-                               train["item_id"].tolist(), fitted)
-        coef, intercept = _fit_logistic(x, y, balanced=False, c=DETECTOR_C)
+        parts = []
+        for k in range(CLASSIFIER_FOLDS):
+            part = train[fold == k]
+            x, _ = detector_matrix(part["text"].tolist(), reference, embedder, qids, part["item_id"].tolist(),
+                                   fitted, fold_classifiers[k])
+            parts.append(x)
+        coef, intercept = _fit_logistic(np.vstack(parts), y, balanced=False, c=DETECTOR_C)
         fitted = LinearModel(features=list(DETECTOR_FEATURES), coef=coef, intercept=intercept, threshold=0.5)
     assert fitted is not None
-    return fitted
+    return fitted, fit_clause_classifier(train, bank, embedder)
 
 
 def fit_judge(train: pd.DataFrame, embedder: CachedEmbedder) -> tuple[LinearModel, dict[str, list[float]]]:
@@ -297,8 +360,9 @@ def fit_calibration(model: str, progress: Any = None) -> Calibration:
     reference = build_reference(refs, embedder)
     if progress:
         progress("detector features")
-    detector = fit_detector(train, reference, embedder, qids)
-    x_dev, _ = detector_matrix(dev["text"].tolist(), reference, embedder, qids, model=detector)
+    detector, classifier = fit_detector(train, reference, embedder, bank)
+    x_dev, _ = detector_matrix(dev["text"].tolist(), reference, embedder, qids, model=detector,
+                               classifier=classifier)
     gold_dev = gold_matrix(dev["labels"].tolist(), qids)
     negatives = np.array([not ls for ls in dev["labels"]])
     threshold = choose_detector_threshold(detector.probability(x_dev), gold_dev.reshape(-1), negatives, len(qids))
@@ -323,7 +387,7 @@ def fit_calibration(model: str, progress: Any = None) -> Calibration:
         schema_version=SCHEMA_VERSION, embedding_model=model, embedding_model_id=embedder.model_id,
         data_sha256=data_sha256(), inputs_sha256=inputs_sha256(),
         scikit_learn=importlib.metadata.version("scikit-learn"),
-        detector=detector, detector_references=refs, judge=judge,
+        detector=detector, detector_references=refs, clause_classifier=classifier, judge=judge,
         naive_detector_threshold=naive_detector_t, naive_judge_threshold=naive_judge_t, answer_topics=topics,
         dev={"detector_micro_f1": round(_micro_f1(pred_dev.reshape(-1), gold_dev.reshape(-1)), 4),
              "judge_balanced_accuracy": round(balanced_accuracy(judge_probability(judge, xj_dev) >= judge.threshold,

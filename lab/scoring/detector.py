@@ -35,7 +35,8 @@ class QuestionDetector:
         if not texts:
             return []
         model = self.calibration.detector
-        features, clauses = detector_matrix(texts, self.reference, self.embedder, self.question_ids, model=model)
+        features, clauses = detector_matrix(texts, self.reference, self.embedder, self.question_ids, model=model,
+                                            classifier=self.calibration.clause_classifier)
         probability = model.probability(features).reshape(len(texts), len(self.question_ids))
         similarity = features[:, 0].reshape(len(texts), len(self.question_ids))
         out = []

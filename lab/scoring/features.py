@@ -23,7 +23,7 @@ from lab.scoring.quantities import Quantity, extract_quantities
 from lab.scoring.text import clause_candidates, detect_language, sentences
 
 DETECTOR_FEATURES = ("similarity", "margin_other", "margin_out_of_bank", "top1", "interrogative", "restatement",
-                     "conjunct_part")
+                     "conjunct_part", "clause_classifier")
 JUDGE_FEATURES = ("similarity", "similarity_cross_language", "topic_margin", "cross_language", "numbers_dropped",
                   "number_mismatch", "period_mismatch",
                   "currency_mismatch", "polarity_mismatch", "stance_mismatch", "intensity_mismatch", "entity_swap",
@@ -78,9 +78,11 @@ class DetectorRow:
 
 def detector_rows(text: str, clause_vectors: np.ndarray, clauses: list[Candidate], reference: Reference,
                   question_ids: list[str], exclude_origin: str | None = None,
-                  score: Callable[[np.ndarray], np.ndarray] | None = None) -> list[DetectorRow]:
+                  score: Callable[[np.ndarray], np.ndarray] | None = None,
+                  clause_probs: np.ndarray | None = None) -> list[DetectorRow]:
     """One row per bank question: the features of the clause that best supports it. `score` ranks a
-    clause's feature rows (the calibrated model's linear score); without it, similarity ranks."""
+    clause's feature rows (the calibrated model's linear score); without it, similarity ranks.
+    `clause_probs` (clauses × questions) is the supervised clause classifier's opinion."""
     cfg = load_scorer_config().asked_question
     sims = clause_vectors @ reference.vectors.T
     if exclude_origin:
@@ -105,6 +107,8 @@ def detector_rows(text: str, clause_vectors: np.ndarray, clauses: list[Candidate
     grid[:, :, 4] = np.array([c.interrogative for c in clauses], dtype=np.float32)[:, None]
     grid[:, :, 5] = restatement
     grid[:, :, 6] = np.array([c.part for c in clauses], dtype=np.float32)[:, None]
+    if clause_probs is not None:
+        grid[:, :, 7] = clause_probs
     ranking = score(grid.reshape(-1, grid.shape[2])).reshape(n_c, n_q) if score else per_id
     best = ranking.argmax(axis=0)
     return [DetectorRow(qid, clauses[best[j]].text, grid[best[j], j]) for j, qid in enumerate(question_ids)]
