@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from lab.bank import LANGUAGES, load_bank, unknown_name_message
 from lab.paths import prompts_dir
 from lab.scoring.quantities import extract_quantities
-from lab.scoring.text import detect_language, sentences
+from lab.scoring.text import QUESTION_MARKS, detect_language, sentences
 from lab.types import Conversation, Reply
 from lab.yamlio import InputErrors, load_yaml, validate_as
 
@@ -133,7 +133,7 @@ def check_versions(flow: Flow, versions: list[str], flow_file: Path) -> None:
 
 
 def _statements(text: str) -> list[str]:
-    return [s for s in sentences(text) if not s.endswith(("?", "？"))]
+    return [s for s in sentences(text) if not s.endswith(QUESTION_MARKS)]
 
 
 class PlaybookFlowAssistant:
@@ -211,7 +211,7 @@ class PlaybookFlowAssistant:
                           texts.joiner.join(texts.questions[q].ask for q in self.pending)]
                 return Reply(text=" ".join(parts), captured=dict(self.captured), stage="re_ask")
             follow = self._take_answer(last_user) if self.pending else []
-            if any(s.endswith(("?", "？")) for s in sentences(last_user)):
+            if any(s.endswith(QUESTION_MARKS) for s in sentences(last_user)):
                 parts.append(texts.defer_customer_question)
             elif self.pending and not follow:
                 parts.append(self.rng.choice(texts.acknowledge))

@@ -20,7 +20,7 @@ import numpy as np
 
 from lab.scoring.config import load_scorer_config
 from lab.scoring.quantities import Quantity, extract_quantities
-from lab.scoring.text import clause_candidates, detect_language, sentences
+from lab.scoring.text import QUESTION_MARKS, clause_candidates, detect_language, sentences
 
 DETECTOR_FEATURES = ("similarity", "margin_other", "margin_out_of_bank", "top1", "interrogative", "restatement",
                      "conjunct_part", "clause_classifier")
@@ -29,7 +29,6 @@ JUDGE_FEATURES = ("similarity", "similarity_cross_language", "topic_margin", "cr
                   "currency_mismatch", "polarity_mismatch", "stance_mismatch", "intensity_mismatch", "entity_swap",
                   "entity_missing", "numbers_added")
 
-_QUESTION_END = ("?", "？")
 
 
 @dataclass(frozen=True)
@@ -46,8 +45,8 @@ def candidates(text: str) -> list[Candidate]:
     cues = load_scorer_config().asked_question.interrogative_cues.all()
     out: dict[str, Candidate] = {}
     for sentence in sentences(text) or [text.strip()]:
-        asks = sentence.endswith(_QUESTION_END) or _has_cue(sentence, cues)
-        parts = clause_candidates(sentence) if sentence.endswith(_QUESTION_END) else [sentence]
+        asks = sentence.endswith(QUESTION_MARKS) or _has_cue(sentence, cues)
+        parts = clause_candidates(sentence) if sentence.endswith(QUESTION_MARKS) else [sentence]
         for part in parts:
             if part and part not in out:
                 out[part] = Candidate(part, asks, part != sentence)

@@ -12,7 +12,7 @@ _CONJUNCTION = re.compile(
     r"|,\s*(?=(?:and |or )?(?:who|what|how|where|which|why|when|is|are|do|does|did|have|has)\b)"
     r"|，(?=[^，]*(?:哪|什么|怎么|多少|是否|有没有|谁|为什么|吗))"
 )
-_QUESTION_MARKS = ("?", "？")
+QUESTION_MARKS = ("?", "？")
 _ZH_INTERROGATIVE = re.compile(r"哪|什么|怎么|怎样|多少|是否|有没有|谁|为什么|吗|如何|几|多大|多重要|多紧迫|是不是")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _CYRILLIC = re.compile(r"[А-Яа-яЁё]")
@@ -20,11 +20,6 @@ _CYRILLIC = re.compile(r"[А-Яа-яЁё]")
 
 def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
-
-
-def questions(text: str) -> list[str]:
-    """The interrogative sentences of an utterance, each with its question mark."""
-    return [s for s in sentences(text) if s.endswith(_QUESTION_MARKS)]
 
 
 def clause_candidates(question: str) -> list[str]:
