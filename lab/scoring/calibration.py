@@ -27,6 +27,7 @@ from lab.scoring.embeddings import CachedEmbedder, get_embedder
 from lab.scoring.features import (
     DETECTOR_FEATURES,
     JUDGE_FEATURES,
+    JudgeSignals,
     Reference,
     candidates,
     decisive,
@@ -176,6 +177,12 @@ def answer_topics(question_ids: list[str], texts: list[str], embedder: CachedEmb
 
 def judge_matrix(truths: list[str], captured: list[str], question_ids: list[str], embedder: CachedEmbedder,
                  topics: dict[str, list[float]] | None = None) -> np.ndarray:
+    return np.vstack([s.features for s in judge_signal_rows(truths, captured, question_ids, embedder, topics)])
+
+
+def judge_signal_rows(truths: list[str], captured: list[str], question_ids: list[str], embedder: CachedEmbedder,
+                      topics: dict[str, list[float]] | None = None) -> list[JudgeSignals]:
+    """The judge's signals for each (truth, capture) pair, with one batched encode for all pairs."""
     from lab.scoring.text import sentences
 
     parts = [[c, *[s for s in sentences(c) if s != c]] for c in captured]
@@ -183,7 +190,8 @@ def judge_matrix(truths: list[str], captured: list[str], question_ids: list[str]
     truth_vecs, rest = vectors[:len(truths)], vectors[len(truths):]
     topic_ids = sorted(topics) if topics else []
     centroids = np.array([topics[q] for q in topic_ids], dtype=np.float32) if topics else None
-    rows, start = [], 0
+    rows: list[JudgeSignals] = []
+    start = 0
     for i, ps in enumerate(parts):
         chunk = rest[start:start + len(ps)]
         sim = float((chunk @ truth_vecs[i]).max())
@@ -195,8 +203,8 @@ def judge_matrix(truths: list[str], captured: list[str], question_ids: list[str]
             # may carry small talk around the fact
             topic_sims = chunk @ centroids.T
             margin = float((topic_sims[:, own] - np.delete(topic_sims, own, axis=1).max(axis=1)).max())
-        rows.append(judge_signals(truths[i], captured[i], sim, margin).features)
-    return np.vstack(rows)
+        rows.append(judge_signals(truths[i], captured[i], sim, margin))
+    return rows
 
 
 def judge_probability(model: LinearModel, features: np.ndarray) -> np.ndarray:

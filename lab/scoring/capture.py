@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from lab.scoring.calibration import judge_matrix, judge_probability, load_calibration
+from lab.scoring.calibration import judge_probability, judge_signal_rows, load_calibration
 from lab.scoring.embeddings import configured_model_name, get_embedder
-from lab.scoring.features import judge_signals
 
 
 @dataclass(frozen=True)
@@ -29,10 +28,8 @@ def judge_capture(question_id: str, truth: str, captured: str | None,
         return CaptureJudgement(False, 0.0, 0.0, ["nothing captured"])
     name = model or configured_model_name()
     calibration = load_calibration(name)
-    features = judge_matrix([truth], [captured], [question_id], get_embedder(name), calibration.answer_topics)
-    probability = float(judge_probability(calibration.judge, features)[0])
-    similarity = float(features[0, 0] + features[0, 1])
-    signals = judge_signals(truth, captured, similarity, float(features[0, 2]))
+    (signals,) = judge_signal_rows([truth], [captured], [question_id], get_embedder(name), calibration.answer_topics)
+    probability = float(judge_probability(calibration.judge, signals.features[None, :])[0])
     faithful = probability >= calibration.judge.threshold
     reasons = [] if faithful else (signals.reasons or
                                    [f"similarity {signals.similarity:.2f} too low for a faithful capture"])
