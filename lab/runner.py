@@ -8,10 +8,10 @@ after a crash finds the same folder and runs only the conversations that had not
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from lab.records import (
     git_state,
     package_versions,
     read_json,
+    safe_filename,
     sha256_json,
     write_json,
 )
@@ -52,8 +53,10 @@ class RunPlan:
     def suite(self):  # type: ignore[no-untyped-def]
         return self.loaded.suite
 
+    @cached_property
     def config(self) -> dict[str, Any]:
-        """Everything that determines the results; its hash names the run folder."""
+        """Everything that determines the results; its hash names the run folder. Computed once:
+        it hashes every input file and the Lab's source."""
         return {
             "suite": self.loaded.file_hashes,
             "flow": self.flow.name,
@@ -69,7 +72,7 @@ class RunPlan:
 
     @property
     def run_id(self) -> str:
-        return f"{self.suite.name}-{sha256_json(self.config())[:10]}"
+        return f"{self.suite.name}-{sha256_json(self.config)[:10]}"
 
     @property
     def run_dir(self) -> Path:
@@ -107,11 +110,6 @@ def plan_run(suite_path: Path, versions: list[str] | None, embedding_model: str 
     load_bank()
     load_gates()
     load_scorer_config()
-    model = embedding_model or configured_model_name()
-    try:
-        load_calibration(model)
-    except CalibrationMissing as exc:
-        raise InputErrors([InputError("command line", None, "--embedding-model", str(exc))]) from None
     loaded = load_suite(suite_path)
     ffile = flow_path(loaded.suite.assistant.flow)
     if not ffile.is_file():
@@ -123,6 +121,11 @@ def plan_run(suite_path: Path, versions: list[str] | None, embedding_model: str 
     if len(set(chosen)) != len(chosen):
         raise InputErrors([InputError("command line", None, "--prompt-version",
                                       "a prompt version is listed twice")])
+    model = embedding_model or configured_model_name()
+    try:
+        load_calibration(model)  # loads the model: last, after the cheap checks
+    except CalibrationMissing as exc:
+        raise InputErrors([InputError("command line", None, "--embedding-model", str(exc))]) from None
     return RunPlan(loaded, flow, ffile, chosen, model, runs_root)
 
 
@@ -132,7 +135,7 @@ def _manifest(plan: RunPlan) -> dict[str, Any]:
         "run_id": plan.run_id,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": command_line(),
-        "config_sha256": sha256_json(plan.config()),
+        "config_sha256": sha256_json(plan.config),
         "suite": {"name": plan.suite.name, "version": plan.suite.version,
                   "path": display_path(plan.loaded.path), "seed": plan.suite.seed,
                   "repetitions": plan.suite.repetitions, "max_turns": plan.suite.max_turns,
@@ -144,7 +147,7 @@ def _manifest(plan: RunPlan) -> dict[str, Any]:
         "prompt_versions": {v: {"sha256": plan.flow.prompt_sha256(v),
                                 "description": plan.flow.versions[v].description}
                             for v in plan.versions},
-        "code_sha256": code_sha256(),
+        "code_sha256": plan.config["code"],
         "metrics_files_sha256": {name: sha256_file(metrics_dir() / name)
                                  for name in ("questions.yaml", "scorers.yaml", "gates.yaml")},
         "embedding_model": {"name": plan.embedding_model,
@@ -156,10 +159,6 @@ def _manifest(plan: RunPlan) -> dict[str, Any]:
         "packages": package_versions(),
         "git": git_state(Path.cwd()),
     }
-
-
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
 
 
 def run_scenario(plan: RunPlan, key: ScenarioKey) -> Transcript:
@@ -178,7 +177,7 @@ def converse(plan: RunPlan, progress: ProgressCallback | None = None,
     manifest_path = run_dir / "manifest.json"
     if manifest_path.exists():
         stored = read_json(manifest_path)
-        if stored.get("config_sha256") != sha256_json(plan.config()):
+        if stored.get("config_sha256") != sha256_json(plan.config):
             raise InputErrors([InputError(display_path(manifest_path), None, "config_sha256",
                                           "run folder belongs to a different configuration")])
     else:
@@ -200,7 +199,7 @@ def converse(plan: RunPlan, progress: ProgressCallback | None = None,
         if transcript.error:
             errors = run_dir / "errors"
             errors.mkdir(exist_ok=True)
-            (errors / f"{_safe(key.id)}.txt").write_text(transcript.error, encoding="utf-8")
+            (errors / f"{safe_filename(key.id)}.txt").write_text(transcript.error, encoding="utf-8")
         log.append(transcript)
         finished += 1
         if progress:
