@@ -16,6 +16,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -54,6 +55,11 @@ def git_state(cwd: Path) -> dict[str, Any]:
 
 def sha256_json(data: Any) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def safe_filename(name: str) -> str:
+    """A name usable as a file name on any system: scenario ids, model names."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -12,7 +12,7 @@ from collections import Counter
 
 from lab.scenarios import Persona, Phrasebook
 from lab.scoring import asked_matches
-from lab.scoring.text import sentences
+from lab.scoring.text import QUESTION_MARKS, sentences
 from lab.types import Conversation, PersonaReply
 
 
@@ -67,7 +67,7 @@ class OfflinePersona:
         if not matches:
             # a lone question it cannot place confuses the customer; a pitch that ends with
             # "does that resonate?" gets a nod
-            lone_question = ("?" in text or "？" in text) and len(sentences(text)) < 2
+            lone_question = any(mark in text for mark in QUESTION_MARKS) and len(sentences(text)) < 2
             parts.append(self.rng.choice(self.book.not_understood if lone_question
                                          else self.book.acknowledgements))
         if self.persona.behaviour.style == "verbose":

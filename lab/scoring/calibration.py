@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import os
-import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from pydantic import BaseModel, ConfigDict
 
 from lab.bank import QuestionBank, load_bank
 from lab.paths import metrics_dir
+from lab.records import safe_filename
 from lab.scoring.data import capture_items, data_sha256, detector_items
 from lab.scoring.embeddings import CachedEmbedder, get_embedder
 from lab.scoring.features import (
@@ -103,7 +103,7 @@ def calibration_dir() -> Path:
 
 
 def calibration_path(model: str) -> Path:
-    return calibration_dir() / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', model)}.json"
+    return calibration_dir() / f"{safe_filename(model)}.json"
 
 
 def inputs_sha256() -> dict[str, str]:
