@@ -74,11 +74,11 @@ def test_labelled_data_is_large_varied_and_split_by_id() -> None:
 def test_detector_agreement_on_the_test_split(report: dict) -> None:
     """Floors just under what was measured (reports/scorer-report.md), so a regression fails."""
     lab, naive = report["detector"]["lab"], report["detector"]["naive"]
-    assert lab["micro"]["f1"] >= 0.86
-    assert lab["micro"]["precision"] >= 0.93
+    assert lab["micro"]["f1"] >= 0.9
+    assert lab["micro"]["precision"] >= 0.9
     assert lab["micro"]["f1"] >= naive["micro"]["f1"] + 0.2
     assert lab["false_positive_rate_customer_turns"] == 0.0
-    assert lab["false_positive_rate_non_questions"] <= 0.05
+    assert lab["false_positive_rate_non_questions"] <= 0.08
 
 
 def test_judge_agreement_on_the_test_split(report: dict) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from lab.scoring.config import load_scorer_config
-from lab.scoring.features import entities, intensity, judge_signals, polarity_negative, stance
+from lab.scoring.features import entities, intensity, judge_signals, polarity_negative, scope, stance
 
 CFG = load_scorer_config().capture
 
@@ -22,6 +22,8 @@ def test_polarity(text: str, negative: bool) -> None:
     ("No incidents so far.", -1), ("Yes, the bot invented a refund policy.", 1),
     ("Нет, такого не было.", -1), ("Да, был случай со скидкой.", 1), ("暂无机器人异常事件", -1),
     ("有，机器人承诺过不存在的折扣。", 1), ("Claims intake is the most dialogue-heavy.", 0),
+    # yes/no words count at the start only: "a tariff that does not exist" answers nothing
+    ("Было: модель придумала тариф, которого нет.", 0), ("AI已经直接面对客户了", 1), ("产品中尚未使用AI", -1),
 ])
 def test_stance(text: str, expected: int) -> None:
     assert stance(text, CFG.stance.deny, CFG.stance.affirm) == expected
@@ -31,6 +33,7 @@ def test_stance(text: str, expected: int) -> None:
     ("must be solved this quarter", 1), ("Can wait — not a priority this quarter.", -1),
     ("Не срочно, может подождать", -1), ("Аудит для нас критичен", 1), ("不急，可以等到明年", -1),
     ("必须这个季度解决", 1), ("support and onboarding", 0),
+    ("不紧急，可以明年再考虑", -1), ("not urgent at all", -1), ("Это не критично", -1),
 ])
 def test_intensity(text: str, expected: int) -> None:
     assert intensity(text, CFG.intensity.high, CFG.intensity.low) == expected
@@ -51,3 +54,37 @@ def test_signals_name_the_number_in_their_reasons() -> None:
     assert any("100000" in r for r in signals.reasons)
     swapped = judge_signals("support and procurement", "HR and finance", 0.7)
     assert any("named entities differ" in r for r in swapped.reasons)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2 hours a day per operator", 1), ("~2 ч в день на всю команду", -1), ("每个坐席每天两个小时", 1),
+    ("整个团队每天约2小时", -1), ("about 2 hours a day", 0),
+])
+def test_scope(text: str, expected: int) -> None:
+    assert scope(text, CFG.scope.per_person, CFG.scope.total) == expected
+
+
+def test_per_person_turned_into_per_team_is_unfaithful() -> None:
+    signals = judge_signals("Каждый оператор тратит около 2 часов в день.", "~2 ч в день на всю команду", 0.9)
+    assert any("whole team" in r for r in signals.reasons)
+
+
+@pytest.mark.parametrize(("truth", "captured", "flagged"), [
+    ("审批周期能从五天缩短到一天。", "审批周期可从5天缩至2天", True),  # a competing figure of the same kind
+    ("кэшбэк 10 %", "кэшбэк 10 %, и ещё 20 часов в неделю на разбор споров", False),  # another topic's figure
+    ("на комплект уходит 5–10 дней", "на один комплект уходит 5–10 дней", False),
+])
+def test_extra_numbers_only_count_against_figures_of_their_kind(truth: str, captured: str, flagged: bool) -> None:
+    signals = judge_signals(truth, captured, 0.9)
+    assert any("does not:" in r for r in signals.reasons) is flagged
+
+
+@pytest.mark.parametrize(("truth", "captured"), [
+    ("如果不改，半年之内我们就得再招二十个客服。", "不作为后果：6个月内需增招20名客服"),
+    ("要在六月底之前上线。", "Urgent: must be live by end of June."),
+    ("最耗人的是售后退换货咨询和物流查询。", "Most dialogue-heavy: after-sales returns and delivery-status inquiries"),
+])
+def test_faithful_rewordings_fire_no_decisive_signal(truth: str, captured: str) -> None:
+    from lab.scoring.features import decisive
+
+    assert not decisive(judge_signals(truth, captured, 0.8).features[None, :])[0]

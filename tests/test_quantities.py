@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lab.scoring.quantities import Quantity, extract_quantities
+from lab.scoring.quantities import CALENDAR_MONTH, Quantity, extract_quantities
 
 NARROW_NBSP = "\u202f"
 NBSP = "\u00a0"
@@ -142,6 +142,48 @@ def test_annotation_does_not_bleed_into_the_previous_number(text: str) -> None:
     first, second = extract_quantities(text)
     assert (first.percent, first.currency) == (False, None)
     assert second.percent or second.currency is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "month"),
+    [("by the end of June", 6), ("до конца июня", 6), ("六月底之前上线", 6), ("5月底前", 5), ("в марте", 3),
+     ("before the October audit", 10)],
+)
+def test_month_names_are_calendar_months(text: str, month: int) -> None:
+    q = _only(text)
+    assert (q.value, q.periods) == (month, (CALENDAR_MONTH,))
+
+
+def test_six_months_is_not_june() -> None:
+    assert _only("六个月").periods == ("month",)
+    assert extract_quantities("You may say so.") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "periods"),
+    [("через полгода", 0.5, ("year",)), ("half a year", 0.5, ("year",)), ("半年", 0.5, ("year",)),
+     ("раз в неделю", 1, ("week",)), ("once a month", 1, ("month",)), ("每月一次", 1, ("month",)),
+     ("twice a week", 2, ("week",)), ("三十秒内", 30, ("second",)), ("30分钟内", 30, ("minute",))],
+)
+def test_durations_and_frequencies(text: str, value: float, periods: tuple[str, ...]) -> None:
+    q = _only(text)
+    assert (q.value, q.periods) == (value, periods)
+
+
+def test_half_the_tickets_is_still_a_share() -> None:
+    assert _only("half the tickets") == Quantity(50.0, percent=True)
+
+
+def test_a_duration_matches_in_another_unit() -> None:
+    half_year = Quantity(0.5, periods=("year",))
+    assert half_year.matches(Quantity(6, periods=("month",)))
+    assert half_year.matches(Quantity(26, periods=("week",)))
+    assert not half_year.matches(Quantity(6, periods=("week",)))
+    assert not Quantity(20, periods=("hour", "week")).matches(Quantity(80, periods=("hour", "month")))
+
+
+def test_a_colon_ends_what_qualifies_a_number() -> None:
+    assert [q.percent for q in extract_quantities("6 mo: ~20% resolution")] == [False, True]
 
 
 def test_matches_tolerance_and_percent() -> None:

@@ -142,10 +142,7 @@ def test_two_questions_in_one_turn(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    [pytest.param("Какие направления больше всего нагружены и где больше всего ручной работы?",
-                  marks=pytest.mark.xfail(strict=True, reason=(
-                      "known recall gap: the first clause, judged as a conjunct part, falls under the "
-                      "threshold chosen on dev; see datasets/README.md"))),
+    ["Какие направления больше всего нагружены и где больше всего ручной работы?",
      "Which functions are most loaded and where do you see the most manual work?"],
 )
 def test_two_other_questions_in_one_turn(text: str) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import os
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +50,12 @@ class LinearModel(_Model):
     intercept: float
     threshold: float
 
+    @cached_property
+    def _weights(self) -> np.ndarray:
+        return np.asarray(self.coef, dtype=np.float64)
+
     def score(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(x, dtype=np.float64) @ np.asarray(self.coef) + self.intercept
+        return np.asarray(x, dtype=np.float64) @ self._weights + self.intercept
 
     def probability(self, x: np.ndarray) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-self.score(x)))
@@ -65,8 +69,14 @@ class ClauseClassifier(_Model):
     coef: list[list[float]]
     intercept: list[float]
 
+    @cached_property
+    def _weights(self) -> tuple[np.ndarray, np.ndarray]:
+        """Arrays built once: scoring runs on every turn, the lists are for the JSON artefact."""
+        return np.asarray(self.coef, dtype=np.float64).T, np.asarray(self.intercept, dtype=np.float64)
+
     def for_questions(self, vectors: np.ndarray, question_ids: list[str]) -> np.ndarray:
-        z = np.asarray(vectors, dtype=np.float64) @ np.asarray(self.coef).T + np.asarray(self.intercept)
+        weights, intercept = self._weights
+        z = np.asarray(vectors, dtype=np.float64) @ weights + intercept
         z -= z.max(axis=1, keepdims=True)
         p = np.exp(z)
         p /= p.sum(axis=1, keepdims=True)

@@ -39,11 +39,17 @@ class Stance(_Strict):
     affirm: list[str] = Field(min_length=1)
 
 
+class Scope(_Strict):
+    per_person: list[str] = Field(min_length=1)
+    total: list[str] = Field(min_length=1)
+
+
 class CaptureConfig(_Strict):
     quantity_tolerance: float = Field(ge=0, le=1)
     entity_aliases: dict[str, list[str]] = Field(default_factory=dict)
     intensity: Intensity
     stance: Stance
+    scope: Scope
 
 
 class ScorerConfig(_Strict):

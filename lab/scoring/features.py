@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -27,7 +28,7 @@ DETECTOR_FEATURES = ("similarity", "margin_other", "margin_out_of_bank", "top1",
 JUDGE_FEATURES = ("similarity", "similarity_cross_language", "topic_margin", "cross_language", "numbers_dropped",
                   "number_mismatch", "period_mismatch",
                   "currency_mismatch", "polarity_mismatch", "stance_mismatch", "intensity_mismatch", "entity_swap",
-                  "entity_missing", "numbers_added")
+                  "entity_missing", "numbers_added", "numbers_extra", "scope_mismatch")
 
 
 
@@ -67,6 +68,11 @@ class Reference:
     origins: np.ndarray  # id of the labelled item a text came from ("" for the question bank)
     vectors: np.ndarray
 
+    @cached_property
+    def columns(self) -> dict[str, np.ndarray]:
+        """Reference columns per label, found once: scoring runs on every turn."""
+        return {label: np.flatnonzero(self.labels == label) for label in set(self.labels.tolist())}
+
 
 @dataclass(frozen=True)
 class DetectorRow:
@@ -89,15 +95,20 @@ def detector_rows(text: str, clause_vectors: np.ndarray, clauses: list[Candidate
     n_c, n_q = len(clauses), len(question_ids)
     per_id = np.full((n_c, n_q), -1.0, dtype=np.float32)
     for j, qid in enumerate(question_ids):
-        mask = reference.labels == qid
-        if mask.any():
-            per_id[:, j] = sims[:, mask].max(axis=1)
-    negative = reference.labels == ""
-    neg_best = sims[:, negative].max(axis=1) if negative.any() else np.full(n_c, -1.0)
+        columns = reference.columns.get(qid)
+        if columns is not None:
+            per_id[:, j] = sims[:, columns].max(axis=1)
+    negative = reference.columns.get("")
+    neg_best = sims[:, negative].max(axis=1) if negative is not None else np.full(n_c, -1.0)
     restatement = float(_has_cue(text, cfg.restatement_cues.all()))
-    other_best = np.empty_like(per_id)
-    for j in range(n_q):
-        other_best[:, j] = np.delete(per_id, j, axis=1).max(axis=1) if n_q > 1 else -1.0
+    # best similarity among the *other* questions: the runner-up where j itself is the best
+    if n_q > 1:
+        order = np.argsort(-per_id, axis=1)
+        first = np.take_along_axis(per_id, order[:, :1], axis=1)
+        second = np.take_along_axis(per_id, order[:, 1:2], axis=1)
+        other_best = np.where(np.arange(n_q)[None, :] == order[:, :1], second, first)
+    else:
+        other_best = np.full_like(per_id, -1.0)
     grid = np.zeros((n_c, n_q, len(DETECTOR_FEATURES)), dtype=np.float32)
     grid[:, :, 0] = per_id
     grid[:, :, 1] = per_id - other_best
@@ -116,9 +127,10 @@ def detector_rows(text: str, clause_vectors: np.ndarray, clauses: list[Candidate
 # --- judge -----------------------------------------------------------------------------------
 
 _NEGATION = re.compile(
-    r"(?<![А-Яа-яЁё])(?:не|нет|ни|никогда|ничего|без)(?![А-Яа-яЁё])"
-    r"|\b(?:no|not|never|none|nothing|without|zero)\b|n't"
-    r"|没有|没|不|无|未|从未|从来没",
+    r"(?<![А-Яа-яЁё])(?:не|нет|ни|никогда|ничего|без)(?![А-Яа-яЁё])(?!\s+только)"
+    r"|\b(?:no|not|never|none|nothing|without|zero|non)\b(?!\s+only)|n't"
+    # 不然 "otherwise", 不过 "but", 不少 "quite a few", 不仅 "not only", 不断 "constantly" negate nothing
+    r"|没有|没|不(?![然过少仅断])|无|未|从未|从来没",
     re.IGNORECASE,
 )
 # Acronyms anywhere (CTO, HR, 1C aside), capitalised names not at the start of a sentence; ASCII
@@ -147,12 +159,25 @@ def entities(text: str, aliases: dict[str, list[str]] | None = None) -> set[str]
     return found
 
 
+def _says(lowered: str, cue: str) -> bool:
+    """A cue starting with "^" counts only at the start of the text: "Нет, …" answers no, while
+    "тариф, которого нет, …" does not."""
+    if cue.startswith("^"):
+        return lowered.lstrip(" \"'«“—-").startswith(cue[1:])
+    return cue in lowered
+
+
 def stance(text: str, deny: list[str], affirm: list[str]) -> int:
     """-1 denies, +1 affirms, 0 neither: "no incidents so far" is -1 though it says "incident"."""
     lowered = f" {text.lower()} "
-    if any(w in lowered for w in deny):
+    if any(_says(lowered, w) for w in deny):
         return -1
-    return int(any(w in lowered for w in affirm))
+    return int(any(_says(lowered, w) for w in affirm))
+
+
+# a negation right before a pressing word turns it around: "не срочно", "not urgent", "不紧急"
+_NEGATED_BEFORE = re.compile(
+    r"(?:(?<![а-яё])(?:не|нет)\s+|\b(?:not|no|never)\s+(?:that\s+|very\s+|so\s+)?|[不没非]|没那么)$")
 
 
 def intensity(text: str, high: list[str], low: list[str]) -> int:
@@ -161,13 +186,32 @@ def intensity(text: str, high: list[str], low: list[str]) -> int:
     lowered = text.lower()
     if any(w in lowered for w in low):
         return -1
-    return int(any(w in lowered for w in high))
+    pressing = [m.start() for w in high for m in re.finditer(re.escape(w), lowered)]
+    if any(_NEGATED_BEFORE.search(lowered[max(0, at - 12):at]) for at in pressing):
+        return -1
+    return int(bool(pressing))
+
+
+def scope(text: str, per_person: list[str], total: list[str]) -> int:
+    """+1 a figure per person, -1 for the whole team, 0 unsaid."""
+    lowered = text.lower()
+    return int(any(w in lowered for w in per_person)) - int(any(w in lowered for w in total))
+
+
+def _same_kind(a: Quantity, b: Quantity) -> bool:
+    """Both a share, both money in one currency, or both counting in one unit/period: "from 5 days
+    to 2" adds a competing figure, "10 % cashback … 20 hours a week" only mentions something else."""
+    if a.percent or b.percent:
+        return a.percent == b.percent
+    if a.currency or b.currency:
+        return a.currency == b.currency
+    return bool(set(a.periods) & set(b.periods))
 
 
 def quantity_signals(truth: list[Quantity], captured: list[Quantity], tol: float) -> tuple[dict[str, float], list[str]]:
     """Flags and the reasons behind them; each reason names the number it is about."""
     out = {"numbers_dropped": 0.0, "number_mismatch": 0.0, "period_mismatch": 0.0,
-           "currency_mismatch": 0.0, "numbers_added": float(bool(captured) and not truth)}
+           "currency_mismatch": 0.0, "numbers_added": float(bool(captured) and not truth), "numbers_extra": 0.0}
     reasons: list[str] = []
     if truth and not captured:
         out["numbers_dropped"] = 1.0
@@ -180,21 +224,30 @@ def quantity_signals(truth: list[Quantity], captured: list[Quantity], tol: float
             reasons.append(f"number {shown} of the ground truth is not in the captured value")
             continue
         # conflicting, not merely less specific: {hour, week} vs {hour, month}, {people} vs {hour}
-        if t.periods and not any(not (set(t.periods) - set(c.periods) and set(c.periods) - set(t.periods))
+        if t.periods and not any(t.same_duration(c, tol)
+                                 or not (set(t.periods) - set(c.periods) and set(c.periods) - set(t.periods))
                                  for c in same):
             out["period_mismatch"] = 1.0
             reasons.append(f"unit or period differs for {shown}: {'/'.join(t.periods)} expected")
         if t.currency and not any(c.currency in (None, t.currency) for c in same):
             out["currency_mismatch"] = 1.0
             reasons.append(f"currency differs for {shown}: {t.currency} expected")
+    extra = [c for c in captured if any(_same_kind(t, c) for t in truth) and not any(t.matches(c, tol) for t in truth)]
+    if extra:
+        # not decisive: a note may add a derived figure ("20 FTE, about $1M a year")
+        out["numbers_extra"] = 1.0
+        reasons.append(f"the captured value has number(s) the ground truth does not: "
+                       f"{', '.join(f'{c.value:g}' for c in extra)}")
     if out["numbers_added"]:
         reasons.append("the captured value has numbers the ground truth does not")
     return out, reasons
 
 
 # Signals that make a capture unfaithful by definition (a different number, magnitude, period,
-# currency, named entity or urgency), whatever the similarity: the model never overrules them.
-DECISIVE = ("number_mismatch", "period_mismatch", "currency_mismatch", "entity_swap", "intensity_mismatch")
+# currency, named entity, urgency, or per person turned into per team), whatever the similarity:
+# the model never overrules them.
+DECISIVE = ("number_mismatch", "period_mismatch", "currency_mismatch", "entity_swap", "intensity_mismatch",
+            "scope_mismatch")
 
 
 @dataclass(frozen=True)
@@ -223,13 +276,16 @@ def judge_signals(truth: str, captured: str, similarity: float, topic_margin: fl
     intensity_mismatch = float(t_int * c_int < 0)
     stance_mismatch = float(stance(truth, cfg.stance.deny, cfg.stance.affirm)
                             * stance(captured, cfg.stance.deny, cfg.stance.affirm) < 0)
+    scope_mismatch = float(scope(truth, cfg.scope.per_person, cfg.scope.total)
+                           * scope(captured, cfg.scope.per_person, cfg.scope.total) < 0)
     t_ent, c_ent = entities(truth, cfg.entity_aliases), entities(captured, cfg.entity_aliases)
     swap = float(bool(t_ent - c_ent) and bool(c_ent - t_ent))
     missing = float(bool(t_ent) and not (t_ent & c_ent) and not swap)
     values = {"similarity": similarity * (1 - cross), "similarity_cross_language": similarity * cross,
               "topic_margin": topic_margin, "cross_language": cross, **q, "polarity_mismatch": polarity,
               "stance_mismatch": stance_mismatch,
-              "intensity_mismatch": intensity_mismatch, "entity_swap": swap, "entity_missing": missing}
+              "intensity_mismatch": intensity_mismatch, "entity_swap": swap, "entity_missing": missing,
+              "scope_mismatch": scope_mismatch}
     reasons = list(quantity_reasons)
     if polarity:
         reasons.append("polarity differs (negated in one, affirmed in the other)")
@@ -239,6 +295,8 @@ def judge_signals(truth: str, captured: str, similarity: float, topic_margin: fl
         reasons.append("the captured value reads like the answer to another question")
     if intensity_mismatch:
         reasons.append("intensity differs (pressing in one, not pressing in the other)")
+    if scope_mismatch:
+        reasons.append("a figure per person in one is a figure for the whole team in the other")
     if swap:
         reasons.append(f"named entities differ: {sorted(t_ent)} vs {sorted(c_ent)}")
     if missing:

@@ -54,6 +54,8 @@ ZH_LARGE = {"万": 1e4, "萬": 1e4, "亿": 1e8, "億": 1e8}
 ZH_MEASURE_WORDS = set("个個名人位家次周週月年天小季")
 
 PERIODS: dict[str, tuple[str, ...]] = {
+    "second": ("second", "seconds", "sec", "secs", "секунд", "секунды", "секунду", "сек", "秒", "秒钟"),
+    "minute": ("minute", "minutes", "min", "mins", "минут", "минуты", "минуту", "мин", "分钟", "分鐘"),
     "hour": ("hour", "hours", "hr", "hrs", "h", "час", "часа", "часов", "ч", "小时", "小時", "個小時", "个小时"),
     "day": ("day", "days", "день", "дня", "дней", "сутки", "天", "日"),
     "week": ("week", "weeks", "weekly", "wk", "неделю", "недели", "неделя", "недель", "нед", "周", "星期", "週"),
@@ -92,7 +94,7 @@ _ONE_WORDS = {"a", "one", "один", "одна", "одну", "一"}
 _TOKEN = re.compile(
     r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:[.,]\d+)?"  # 1 200 / 1 200,5
     r"|\d+(?:[.,]\d+)*"                            # 1200 / 1,200 / 1.5
-    r"|百分之|小时|小時|个月|個月|星期|季度|人民币|美元|欧元|英镑|卢布"
+    r"|百分之|小时|小時|个月|個月|分钟|分鐘|秒钟|星期|季度|人民币|美元|欧元|英镑|卢布"
     r"|[零〇一二两兩三四五六七八九十百千万萬亿億半]+"
     r"|[$€₽¥£%％]"
     r"|[A-Za-zА-Яа-яЁё]+"
@@ -113,8 +115,25 @@ class Quantity:
     def matches(self, other: Quantity, tolerance: float = 0.02) -> bool:
         if self.percent != other.percent:
             return False
-        scale = max(abs(self.value), abs(other.value), 1e-9)
-        return abs(self.value - other.value) / scale <= tolerance
+        return _close(self.value, other.value, tolerance) or self.same_duration(other, tolerance)
+
+    def same_duration(self, other: Quantity, tolerance: float) -> bool:
+        """Half a year is six months: a duration in one time unit matches the same duration in
+        another (weeks per month are not whole, hence the wider tolerance)."""
+        if len(self.periods) != 1 or len(other.periods) != 1 or self.periods == other.periods:
+            return False
+        days = [DURATION_DAYS.get(self.periods[0]), DURATION_DAYS.get(other.periods[0])]
+        if days[0] is None or days[1] is None:
+            return False
+        return _close(self.value * days[0], other.value * days[1], max(tolerance, 0.05))
+
+
+DURATION_DAYS = {"second": 1 / 86400, "minute": 1 / 1440, "hour": 1 / 24, "day": 1.0, "week": 7.0,
+                 "month": 365.25 / 12, "quarter": 365.25 / 4, "year": 365.25}
+
+
+def _close(a: float, b: float, tolerance: float) -> bool:
+    return abs(a - b) / max(abs(a), abs(b), 1e-9) <= tolerance
 
 
 def _parse_digits(token: str) -> float | None:
@@ -154,7 +173,7 @@ def _word_value(word: str) -> float | None:
 
 
 RANGE_MARKS = {"-", "–", "—", "~"}  # "from 3 days to 3 hours" is two quantities, not a range
-CLAUSE_BREAKS = {",", ";", ".", "，", "；", "。", "and", "и", "和", "but", "но"}
+CLAUSE_BREAKS = {",", ";", ".", ":", "(", ")", "，", "；", "。", "：", "（", "）", "and", "и", "和", "but", "но"}
 
 
 def _is_number_token(token: str) -> bool:
@@ -200,7 +219,43 @@ def _annotate(value: float, tokens: list[str], end: int, before: list[str]) -> t
     return Quantity(value, percent, currency, periods), consumed
 
 
+def _calendar_month(tokens: list[str], end: int) -> bool:
+    """六月底 / 6月份 name a month of the calendar (June), not six months (六个月)."""
+    return end < len(tokens) and tokens[end] == "月"
+
+
+# Month names are numbers too: "by the end of June", "до конца июня" and "六月底" state one deadline.
+_MONTH_NAME = re.compile(
+    r"^(?:(january|jan)|(february|feb)|(march)|(april|apr)|(May)|(june)|(july)|(august|aug)|(september|sept)"
+    r"|(october|oct)|(november|nov)|(december|dec))$"
+    r"|^(?:(январ\w*)|(феврал\w*)|(март[аеу]?)|(апрел\w*)|(ма[йяе]))$"
+    r"|^(?:(июн[ьяе])|(июл[ьяе])|(август[аеу]?)|(сентябр\w*)|(октябр\w*)|(ноябр\w*)|(декабр\w*))$"
+)
+CALENDAR_MONTH = "calendar_month"
+
+
+def _month_number(token: str) -> int | None:
+    match = _MONTH_NAME.match(token if token == "May" else token.lower())
+    if not match:
+        return None
+    index = next(i for i, group in enumerate(match.groups()) if group)
+    return index % 12 + 1
+
+
+# "once a week", "twice a month", "раз в неделю", "дважды в месяц": how often is a number
+_FREQUENCY = {"once": 1.0, "twice": 2.0, "дважды": 2.0, "трижды": 3.0}
+
+
+# half of a period is a duration, not a share: "half a year" is six months, "half the tickets" is 50 %
+_HALF_PERIOD = [
+    (re.compile(r"\bhalf an? (year|month|week|day|hour)\b", re.IGNORECASE), r"0.5 \1"),
+    (re.compile(r"(?<![А-Яа-яЁё])пол(?:у)?(года|часа|дня|месяца)(?![А-Яа-яЁё])", re.IGNORECASE), r"0.5 \1"),
+]
+
+
 def extract_quantities(text: str) -> list[Quantity]:
+    for pattern, replacement in _HALF_PERIOD:
+        text = pattern.sub(replacement, text)
     fractions = [Quantity(FRACTIONS[m.group(0).lower()], percent=True) for m in _FRACTION.finditer(text)]
     return _numbers(_FRACTION.sub(" ", text)) + fractions
 
@@ -253,11 +308,22 @@ def _numbers(text: str) -> list[Quantity]:
                     break
                 j += 1
             value, end = total + current, j
+        if value is not None and _calendar_month(tokens, end):
+            out.append(Quantity(value, periods=(CALENDAR_MONTH,)))
+            i = end + 1
+            continue
+        if value is None and (month := _month_number(tok)) is not None:
+            out.append(Quantity(float(month), periods=(CALENDAR_MONTH,)))
+            i += 1
+            continue
+        if value is None and (low in _FREQUENCY or (low == "раз" and lowered[i + 1:i + 2] in (["в"], ["за"]))):
+            value = _FREQUENCY.get(low, 1.0)
         if value is None:
             i += 1
             continue
         quantity, end = _annotate(value, tokens, end, lowered[max(0, i - 10):i])
-        if not (quantity.value == 1 and quantity.periods and low in _ONE_WORDS):
+        names_period = end < len(tokens) and any(lowered[end] in marks for marks in PERIODS.values())
+        if not (quantity.value == 1 and names_period and low in _ONE_WORDS):
             out.append(quantity)
         i = max(end, i + 1)
     return out
