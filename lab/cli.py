@@ -14,7 +14,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from lab.yamlio import InputError, InputErrors, display_path
 
 err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+# CI logs are not terminals: give tables room instead of rich's 80-column default
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
 
 
 class LabGroup(click.Group):
@@ -326,3 +327,96 @@ def report(run_dir: Path, formats: str, out_dir: Path | None) -> None:
         raise InputErrors([InputError("command line", None, "--format", str(exc))]) from None
     for path in paths:
         out.print(f"wrote {display_path(path)}", markup=False)
+
+
+@main.command()
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
+              help="Folder for compare.md/.json/.csv (default: reports/compare-<versions>).")
+@click.option("--suite", default=None, help="With prompt aliases: only runs of this suite.")
+@click.option("--tracking-uri", default=None, help="MLflow tracking URI (default sqlite:///mlflow.db).")
+@click.option("--seed", default=0, show_default=True, help="Seed of the bootstrap resampling.")
+def compare(sources: tuple[str, ...], out_dir: Path | None, suite: str | None, tracking_uri: str | None,
+            seed: int) -> None:
+    """Compare prompt versions: per question and KPI, the delta with a paired bootstrap 95 % CI,
+    an exact McNemar test and a verdict; pass@1, pass^k and the noise floor per version.
+
+    A SOURCE is a run folder (every version in it), RUN_FOLDER@VERSION, an MLflow run id of a
+    version, or a prompt-registry alias NAME@ALIAS. With two versions, the second is compared
+    with the first; with more, every pair, best version first.
+
+    \b
+    Examples:
+      exolab compare runs/smoke-1a2b3c4d5e@v1 runs/smoke-1a2b3c4d5e@v2
+      exolab compare runs/smoke-1a2b3c4d5e            # every version of one run, as a matrix
+      exolab compare exolab-playbook@baseline runs/nightly-9f8e7d6c5b@v7
+    """
+    from lab.bank import load_bank
+    from lab.compare import compare as run_comparison
+    from lab.records import safe_filename
+    from lab.report import render_comparison
+    from lab.sides import SideNotFound, resolve
+    from lab.tracking import DEFAULT_TRACKING_URI
+
+    uri = tracking_uri or DEFAULT_TRACKING_URI
+    sides = []
+    for spec in sources:
+        try:
+            sides.extend(resolve(spec, uri, suite))
+        except (SideNotFound, FileNotFoundError) as exc:
+            raise InputErrors([InputError("command line", None, spec, str(exc))]) from None
+    try:
+        result = run_comparison(sides, _required_questions(sides, load_bank().ids), seed)
+    except ValueError as exc:
+        raise InputErrors([InputError("command line", None, "SOURCES", str(exc))]) from None
+    target = out_dir or Path("reports") / safe_filename("compare-" + "-vs-".join(s.label for s in sides))
+    paths = render_comparison(result, target)
+    _print_comparison(result)
+    for path in paths:
+        out.print(f"wrote {display_path(path)}", markup=False)
+
+
+def _required_questions(sides: list[Any], bank_ids: list[str]) -> list[str]:
+    """The question ids the sides were scored on, in bank order."""
+    present = set().union(*(set(s.scores["question_id"]) for s in sides))
+    return [q for q in bank_ids if q in present]
+
+
+def _print_comparison(result: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    def pct(value: float | None) -> str:
+        return "—" if value is None else f"{value:.1%}"
+
+    ranking = Table(title="versions" + (" (best first)" if len(result["sides"]) > 2 else ""))
+    for name in ("version", "completeness", "accuracy", "pass@1", "pass^k", "noise floor"):
+        ranking.add_column(name, justify="left" if name == "version" else "right")
+    for s in result["sides"]:
+        floor = s["noise_floor"]
+        ranking.add_row(s["label"], pct(s["completeness"]), pct(s["accuracy"]), pct(s["pass_at_1"]),
+                        pct(s["pass_hat_k"]), "—" if floor["completeness"] is None else
+                        f"{floor['completeness']:.1%} / {pct(floor['accuracy'])}")
+    out.print(ranking)
+    def short(value: float | None) -> str:
+        return "—" if value is None else f"{value:.0%}"
+
+    many = len(result["pairwise"]) > 1
+    for pair in result["pairwise"]:
+        rows = [r for r in pair["overall"] + pair["questions"]
+                if not many or r["question_id"] is None or r["verdict"] in ("better", "worse")]
+        title = f"B = {pair['b']} vs A = {pair['a']}" + (" (overall and significant rows)" if many else "")
+        table = Table(title=title)
+        for name in ("kpi", "question", "A", "B", "delta", "95% CI", "p", "verdict"):
+            table.add_column(name, justify="left" if name in ("kpi", "question", "verdict") else "right",
+                             no_wrap=True)
+        for row in rows:
+            ci = "—" if row["ci_low"] is None else f"{row['ci_low']:+.2f}..{row['ci_high']:+.2f}"
+            delta = "—" if row["delta"] is None else f"{row['delta']:+.2f}"
+            p = "—" if row["mcnemar_p"] is None else \
+                ("<.001" if row["mcnemar_p"] < 0.001 else f"{row['mcnemar_p']:.2g}")
+            verdict = {"no detectable difference": "≈", "no paired data": "—"}.get(row["verdict"], row["verdict"])
+            style = {"better": "green", "worse": "red"}.get(row["verdict"], "")
+            table.add_row(row["kpi"][:5], row["question_id"] or "overall", short(row["a"]), short(row["b"]), delta,
+                          ci, p, f"[{style}]{verdict}[/]" if style else verdict)
+        out.print(table)
+    out.print("≈: no detectable difference (the 95% CI includes 0, or McNemar's p >= 0.05)", markup=False)

@@ -36,10 +36,15 @@ class RunFolder:
         return list(TranscriptLog(self.path / "transcripts.jsonl"))
 
     def scores(self) -> pd.DataFrame:
-        frame = pd.read_csv(self.path / "scores.csv", keep_default_na=True)
-        frame["faithful"] = frame["faithful"].astype("boolean")
-        frame["captured"] = frame["captured"].astype("object").where(frame["captured"].notna(), None)
-        return frame
+        return read_scores_csv(self.path / "scores.csv")
+
+
+def read_scores_csv(path: Path) -> pd.DataFrame:
+    """scores.csv as written by a run (also the per-version artefact in MLflow)."""
+    frame = pd.read_csv(path, keep_default_na=True)
+    frame["faithful"] = frame["faithful"].astype("boolean")
+    frame["captured"] = frame["captured"].astype("object").where(frame["captured"].notna(), None)
+    return frame
 
 
 def score_run(folder: RunFolder) -> list[QuestionScore]:

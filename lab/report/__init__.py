@@ -129,3 +129,49 @@ def render_report(folder: RunFolder, summary: dict[str, Any], formats: tuple[str
         path.write_text(text, encoding="utf-8")
         written.append(path)
     return written
+
+
+def _points(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:+.1f} pts"
+
+
+def _spread(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f} pts"
+
+
+def _interval(row: dict[str, Any]) -> str:
+    if row.get("ci_low") is None:
+        return "—"
+    return f"[{row['ci_low'] * 100:+.1f}, {row['ci_high'] * 100:+.1f}] pts"
+
+
+def _p_value(value: float | None) -> str:
+    return "—" if value is None else ("< 0.001" if value < 0.001 else f"{value:.3f}")
+
+
+def _verdict_mark(verdict: str) -> str:
+    return {"better": "**better**", "worse": "**worse**"}.get(verdict, verdict)
+
+
+def render_comparison(result: dict[str, Any], out_dir: Path) -> list[Path]:
+    """compare.md for people, compare.json with every number, compare.csv with one row per
+    (pair, KPI, question) for spreadsheets and dashboards."""
+    from lab.records import write_json
+    from lab.stats import BOOTSTRAP_SAMPLES
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates_dir()), autoescape=False,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                             keep_trailing_newline=True)
+    env.filters.update(pct=_pct, pts=_points, spread=_spread, ci=_interval, p=_p_value, mark=_verdict_mark)
+    labels = [s["label"] for s in result["sides"]]
+    title = " vs ".join(f"`{label}`" for label in (reversed(labels) if len(labels) == 2 else labels))
+    text = env.get_template("compare.md.j2").render(
+        title=title, ranked=len(labels) > 2, bootstrap_samples=BOOTSTRAP_SAMPLES, **result)
+    md = out_dir / "compare.md"
+    md.write_text(text, encoding="utf-8")
+    write_json(out_dir / "compare.json", result)
+    rows = [{"a": pair["a"], "b": pair["b"], **row} for pair in result["pairwise"]
+            for row in pair["overall"] + pair["questions"]]
+    pd.DataFrame(rows).to_csv(out_dir / "compare.csv", index=False)
+    return [md, out_dir / "compare.json", out_dir / "compare.csv"]
