@@ -15,6 +15,7 @@ for _key, _value in {
     "DO_NOT_TRACK": "1",
     "TOKENIZERS_PARALLELISM": "false",
     "MLFLOW_LOGGING_LEVEL": "WARNING",  # table-creation and experiment chatter is not news to users
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",  # a progress bar per downloaded scores.csv
 }.items():
     _os.environ.setdefault(_key, _value)
 

@@ -87,6 +87,14 @@ class Gates(Strict):
     max_regression: float = Field(
         ge=0.0, le=1.0, description="Largest drop against the baseline version that still passes."
     )
+    max_regression_per_question: float = Field(
+        default=0.1, ge=0.0, le=1.0,
+        description="Nightly: largest statistically significant drop of one question's completeness or "
+                    "accuracy against the baseline that still passes.")
+    alpha: float = Field(
+        default=0.05, gt=0.0, lt=0.5,
+        description="Nightly: a drop fails a regression gate only when it is significant at this level "
+                    "(paired bootstrap CI excludes zero and exact McNemar p < alpha).")
 
 
 @lru_cache(maxsize=4)

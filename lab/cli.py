@@ -194,13 +194,27 @@ def run(suite_path: Path, versions_: tuple[str, ...], runs_dir: Path, tracking_u
     Example:
       exolab run --suite scenarios/smoke.yaml --prompt-version v1 --prompt-version v2
     """
+    from lab.tracking import DEFAULT_TRACKING_URI
+
+    folder, summary, _state = _execute_run(suite_path, list(versions_), runs_dir,
+                                           None if no_mlflow else tracking_uri or DEFAULT_TRACKING_URI,
+                                           embedding_model, quiet)
+    _print_summary(summary)
+    out.print(f"run folder: {display_path(folder.path)}", markup=False)
+    out.print(f"report: {', '.join(display_path(folder.path / f'report.{f}') for f in ('md', 'html'))}",
+              markup=False)
+
+
+def _execute_run(suite_path: Path, versions: list[str], runs_dir: Path, tracking_uri: str | None,
+                 embedding_model: str | None, quiet: bool) -> tuple[Any, dict[str, Any], dict[str, Any] | None]:
+    """Plan, converse (resuming), score, report and log one suite; shared by `run` and `nightly`."""
     from lab.records import TranscriptLog
     from lab.report import render_report
     from lab.results import RunFolder, write_results
     from lab.runner import converse, plan_run
-    from lab.tracking import DEFAULT_TRACKING_URI, log_run
+    from lab.tracking import log_run
 
-    plan = plan_run(suite_path, list(versions_) or None, embedding_model, runs_dir)
+    plan = plan_run(suite_path, versions or None, embedding_model, runs_dir)
     err.print(f"run {plan.run_id}: suite {plan.suite.name} v{plan.suite.version}, versions "
               f"{', '.join(plan.versions)}, {len(plan.scenario_keys())} conversations", markup=False)
     log = plan.run_dir / "transcripts.jsonl"
@@ -217,13 +231,12 @@ def run(suite_path: Path, versions_: tuple[str, ...], runs_dir: Path, tracking_u
         run_dir = converse(plan, report_progress)
     folder = RunFolder(run_dir)
     summary = write_results(folder)
-    paths = render_report(folder, summary)
-    if not no_mlflow:
-        state = log_run(folder, summary, plan.flow, tracking_uri or DEFAULT_TRACKING_URI)
+    render_report(folder, summary)
+    state = None
+    if tracking_uri:
+        state = log_run(folder, summary, plan.flow, tracking_uri)
         err.print(f"mlflow: experiment {state['experiment']} at {state['tracking_uri']}", markup=False)
-    _print_summary(summary)
-    out.print(f"run folder: {display_path(run_dir)}", markup=False)
-    out.print(f"report: {', '.join(display_path(p) for p in paths)}", markup=False)
+    return folder, summary, state
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
@@ -420,3 +433,107 @@ def _print_comparison(result: dict[str, Any]) -> None:
                           ci, p, f"[{style}]{verdict}[/]" if style else verdict)
         out.print(table)
     out.print("≈: no detectable difference (the 95% CI includes 0, or McNemar's p >= 0.05)", markup=False)
+
+
+@main.command()
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
+              help="Nightly configuration (default: metrics/nightly.yaml).")
+@click.option("--prompt-version", default=None, help="Candidate version (overrides the configuration).")
+@click.option("--runs-dir", type=click.Path(path_type=Path), default=Path("runs"), show_default=True)
+@click.option("--tracking-uri", default=None, help="MLflow tracking URI (default sqlite:///mlflow.db).")
+@click.option("--junit", "junit_path", type=click.Path(path_type=Path), default=Path("reports/nightly-junit.xml"),
+              show_default=True, help="JUnit XML for CI dashboards.")
+@click.option("--promote", is_flag=True, help="On success, move the baseline alias to the candidate.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def nightly(config_path: Path | None, prompt_version: str | None, runs_dir: Path, tracking_uri: str | None,
+            junit_path: Path, promote: bool, quiet: bool) -> None:
+    """Run the configured suites, compare with the baseline, apply the gates.
+
+    Exit code 0: every gate passed. 1: a gate failed (each is listed with its numbers).
+    2: the run itself could not complete. Writes JUnit XML and tags the MLflow runs `nightly`.
+
+    \b
+    Example (cron, 02:30 every night):
+      30 2 * * *  cd /srv/exochat-lab && .venv/bin/exolab nightly --promote >> nightly.log 2>&1
+    """
+    from lab.nightly import load_nightly_config
+
+    config = load_nightly_config(config_path)  # bad configuration: exit 2 with file:line
+    try:
+        code = _nightly(config, prompt_version or config.prompt_version, runs_dir,
+                        tracking_uri, junit_path, promote, quiet)
+    except InputErrors:
+        raise
+    except Exception as exc:  # the scheduler needs "could not complete", not a traceback and 1
+        err.print(f"nightly could not complete: {type(exc).__name__}: {exc}", markup=False)
+        sys.exit(2)
+    sys.exit(code)
+
+
+def _nightly(config: Any, candidate: str, runs_dir: Path, tracking_uri: str | None, junit_path: Path,
+             promote: bool, quiet: bool) -> int:
+    import mlflow
+
+    from lab.bank import load_bank, load_gates
+    from lab.compare import compare as run_comparison
+    from lab.nightly import NIGHTLY_TAG, failure_message, gate_results, junit_xml, scenario_cases
+    from lab.paths import project_root
+    from lab.report import render_comparison
+    from lab.sides import from_run_folder, nightly_baseline
+    from lab.tracking import DEFAULT_TRACKING_URI
+
+    uri = tracking_uri or DEFAULT_TRACKING_URI
+    gates = load_gates()
+    entries: list[dict[str, Any]] = []
+    incomplete: list[str] = []
+    for suite_file in config.suites:
+        suite_path = Path(suite_file) if Path(suite_file).is_absolute() else project_root() / suite_file
+        folder, summary, state = _execute_run(suite_path, [candidate], runs_dir, uri, config.embedding_model, quiet)
+        assert state is not None
+        errored = int(summary["kpis"][candidate]["errored_scenarios"]) if candidate in summary["kpis"] else 0
+        if not summary["complete"] or errored:
+            incomplete.append(f"{folder.suite.name}: {summary['scenarios_finished']}/{summary['scenarios_expected']} "
+                              f"conversations finished, {errored} errored (see {display_path(folder.path / 'errors')})")
+        tonight = frozenset(state["created_runs"])
+        prompt_uri = state["prompts"][candidate]
+        prompt_name = prompt_uri.removeprefix("prompts:/").rsplit("/", 1)[0]
+        baseline, note = nightly_baseline(prompt_name, config.baseline_alias, folder.suite.name, uri, tonight)
+        candidate_side = from_run_folder(folder.path, candidate)[0]
+        candidate_side.label = f"candidate {candidate}"
+        comparison = None
+        if baseline is not None:
+            qids = [q for q in load_bank().ids if q in folder.suite.required_questions]
+            comparison = run_comparison([baseline, candidate_side], qids, alpha=gates.alpha)
+            render_comparison(comparison, folder.path / "nightly")
+        scores = folder.scores()
+        entries.append({
+            "suite": folder.suite.name, "timestamp": folder.manifest["created_at"][:19],
+            "gates": gate_results(summary["gates"][candidate], comparison, gates),
+            "scenarios": scenario_cases(scores[scores["version"] == candidate],
+                                        [t for t in folder.transcripts() if t.key.version == candidate]),
+            "baseline": note, "parent_run": state["parent_runs"][candidate], "prompt_uri": prompt_uri,
+            "folder": folder.path,
+        })
+        err.print(f"{folder.suite.name}: baseline {note}", markup=False)
+    junit_xml(entries, junit_path)
+    failed = [(e["suite"], g) for e in entries for g in e["gates"] if not g["passed"]]
+    verdict = "incomplete" if incomplete else ("fail" if failed else "pass")
+    mlflow.set_tracking_uri(uri)
+    client = mlflow.MlflowClient()
+    for entry in entries:
+        client.set_tag(entry["parent_run"], "nightly", "true")
+        client.set_tag(entry["parent_run"], NIGHTLY_TAG, verdict)
+        client.log_artifact(entry["parent_run"], str(junit_path))
+    for line in incomplete:
+        err.print(f"INCOMPLETE {line}", markup=False, soft_wrap=True)
+    for suite, gate in failed:
+        out.print(f"FAILED {suite}: {gate['gate']}: {failure_message(gate)}", markup=False, soft_wrap=True)
+    passed = sum(g["passed"] for e in entries for g in e["gates"])
+    out.print(f"nightly {verdict}: {passed}/{passed + len(failed)} gates passed; JUnit XML "
+              f"{display_path(junit_path)}", markup=False)
+    if verdict == "pass" and promote:
+        for entry in entries:
+            name, number = entry["prompt_uri"].removeprefix("prompts:/").rsplit("/", 1)
+            mlflow.genai.set_prompt_alias(name, alias=config.baseline_alias, version=int(number))
+            out.print(f"promoted: {name}@{config.baseline_alias} -> version {number} ({candidate})", markup=False)
+    return {"pass": 0, "fail": 1, "incomplete": 2}[verdict]

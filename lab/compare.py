@@ -70,7 +70,7 @@ def _kpi(values: pd.Series) -> float | None:
     return None if values.empty else round(float(values.mean()), 4)
 
 
-def _stats(a: np.ndarray, b: np.ndarray, binary: bool, seed: int) -> dict[str, Any]:
+def _stats(a: np.ndarray, b: np.ndarray, binary: bool, seed: int, alpha: float = ALPHA) -> dict[str, Any]:
     delta = float(np.mean(b) - np.mean(a)) if a.size else 0.0
     interval = paired_bootstrap_ci(a, b, seed=seed)
     test: McNemar | None = mcnemar_exact(a.astype(bool), b.astype(bool)) if binary else None
@@ -80,7 +80,7 @@ def _stats(a: np.ndarray, b: np.ndarray, binary: bool, seed: int) -> dict[str, A
         "ci_high": None if math.isnan(interval.high) else round(interval.high, 4),
         "mcnemar_p": None if test is None else round(test.p_value, 6),
         "a_only": None if test is None else test.a_only, "b_only": None if test is None else test.b_only,
-        "verdict": verdict(delta, interval, test) if a.size else "no paired data",
+        "verdict": verdict(delta, interval, test, alpha) if a.size else "no paired data",
     }
 
 
@@ -89,7 +89,8 @@ def _values_row(kpi: str, question_id: str | None, a: float | None, b: float | N
     return {"kpi": kpi, "question_id": question_id, "a": a, "b": b, "delta": delta}
 
 
-def compare_questions(a: Side, b: Side, question_ids: list[str], seed: int = 0) -> list[dict[str, Any]]:
+def compare_questions(a: Side, b: Side, question_ids: list[str], seed: int = 0,
+                      alpha: float = ALPHA) -> list[dict[str, Any]]:
     rows = []
     for kpi in KPIS:
         qa, qb = _question_outcomes(a, kpi), _question_outcomes(b, kpi)
@@ -98,12 +99,12 @@ def compare_questions(a: Side, b: Side, question_ids: list[str], seed: int = 0) 
             mine = joined[joined["question_id"] == qid].dropna(subset=["value_a", "value_b"])
             row = _values_row(kpi, qid, _kpi(qa.loc[qa["question_id"] == qid, "value"]),
                               _kpi(qb.loc[qb["question_id"] == qid, "value"]))
-            row.update(_stats(mine["value_a"].to_numpy(), mine["value_b"].to_numpy(), True, seed))
+            row.update(_stats(mine["value_a"].to_numpy(), mine["value_b"].to_numpy(), True, seed, alpha))
             rows.append(row)
     return rows
 
 
-def compare_overall(a: Side, b: Side, seed: int = 0) -> list[dict[str, Any]]:
+def compare_overall(a: Side, b: Side, seed: int = 0, alpha: float = ALPHA) -> list[dict[str, Any]]:
     """Overall KPIs: the interval is over per-scenario values; McNemar over per-scenario pass
     (every question elicited / every captured answer faithful)."""
     sa, sb = _scenario_outcomes(a), _scenario_outcomes(b)
@@ -113,12 +114,12 @@ def compare_overall(a: Side, b: Side, seed: int = 0) -> list[dict[str, Any]]:
         both = joined.dropna(subset=[f"{kpi}_a", f"{kpi}_b"])
         row = _values_row(kpi, None, _version_kpi(a, kpi), _version_kpi(b, kpi))
         a_values, b_values = both[f"{kpi}_a"].to_numpy(float), both[f"{kpi}_b"].to_numpy(float)
-        stats = _stats(a_values, b_values, False, seed)
+        stats = _stats(a_values, b_values, False, seed, alpha)
         test = mcnemar_exact(both[f"{flag}_a"].to_numpy(bool), both[f"{flag}_b"].to_numpy(bool))
         stats.update({"mcnemar_p": round(test.p_value, 6), "a_only": test.a_only, "b_only": test.b_only})
         if len(both):
             interval = paired_bootstrap_ci(a_values, b_values, seed=seed)
-            stats["verdict"] = verdict(stats["paired_delta"], interval, test)
+            stats["verdict"] = verdict(stats["paired_delta"], interval, test, alpha)
         row.update(stats)
         rows.append(row)
     return rows
@@ -180,15 +181,15 @@ def _subset(side: Side, by: str, value: Any) -> Side:
     return Side(side.label, side.version, side.suite, side.origin, side.scores[side.scores[by] == value])
 
 
-def pairwise(a: Side, b: Side, question_ids: list[str], seed: int = 0) -> dict[str, Any]:
+def pairwise(a: Side, b: Side, question_ids: list[str], seed: int = 0, alpha: float = ALPHA) -> dict[str, Any]:
     if not set(map(tuple, a.ok[PAIR].drop_duplicates().to_numpy())) & \
             set(map(tuple, b.ok[PAIR].drop_duplicates().to_numpy())):
         raise ValueError(f"{a.label} and {b.label} share no persona × repetition: nothing to pair "
                          "(were they run on the same suite?)")
     return {
         "a": a.label, "b": b.label,
-        "overall": compare_overall(a, b, seed),
-        "questions": compare_questions(a, b, question_ids, seed),
+        "overall": compare_overall(a, b, seed, alpha),
+        "questions": compare_questions(a, b, question_ids, seed, alpha),
         "per_persona": breakdown(a, b, "persona"),
         "per_language": breakdown(a, b, "language"),
     }
@@ -201,7 +202,7 @@ def rank(sides: list[Side]) -> list[Side]:
     return sorted(sides, key=key, reverse=True)
 
 
-def compare(sides: list[Side], question_ids: list[str], seed: int = 0) -> dict[str, Any]:
+def compare(sides: list[Side], question_ids: list[str], seed: int = 0, alpha: float = ALPHA) -> dict[str, Any]:
     """Two sides: A (first) vs B (second). More: every pair, ranked best first, with the matrix of
     verdicts on the overall KPIs."""
     if len(sides) < 2:
@@ -211,7 +212,7 @@ def compare(sides: list[Side], question_ids: list[str], seed: int = 0) -> dict[s
         raise ValueError(f"the same version appears twice: {', '.join(labels)}")
     ranked = rank(sides) if len(sides) > 2 else sides
     result: dict[str, Any] = {
-        "alpha": ALPHA, "seed": seed, "question_ids": question_ids,
+        "alpha": alpha, "seed": seed, "question_ids": question_ids,
         "sides": [{"label": s.label, "version": s.version, "suite": s.suite, "origin": s.origin,
                    "completeness": _version_kpi(s, "completeness"), "accuracy": _version_kpi(s, "accuracy"),
                    "scenarios": int(s.scores[PAIR].drop_duplicates().shape[0]),
@@ -222,9 +223,10 @@ def compare(sides: list[Side], question_ids: list[str], seed: int = 0) -> dict[s
                          for s in ranked} for kpi in KPIS},
     }
     if len(sides) == 2:
-        result["pairwise"] = [pairwise(sides[0], sides[1], question_ids, seed)]
+        result["pairwise"] = [pairwise(sides[0], sides[1], question_ids, seed, alpha)]
     else:
-        result["pairwise"] = [pairwise(x, y, question_ids, seed) for x, y in itertools.combinations(ranked, 2)]
+        result["pairwise"] = [pairwise(x, y, question_ids, seed, alpha)
+                              for x, y in itertools.combinations(ranked, 2)]
     return result
 
 

@@ -63,8 +63,10 @@ def from_mlflow_run(run_id: str, tracking_uri: str) -> Side:
                 details={"mlflow_run_id": run_id, "prompt_uri": params.get("prompt_uri")})
 
 
-def newest_run_of_prompt(name: str, alias: str, tracking_uri: str, suite: str | None = None) -> str:
-    """The newest version run logged with the prompt version `name@alias` points to."""
+def newest_run_of_prompt(name: str, alias: str, tracking_uri: str, suite: str | None = None,
+                         exclude: frozenset[str] = frozenset()) -> str:
+    """The newest version run logged with the prompt version `name@alias` points to (leaving out
+    `exclude`: tonight's own runs are not their own baseline)."""
     import mlflow
     from mlflow.exceptions import MlflowException
 
@@ -78,8 +80,10 @@ def newest_run_of_prompt(name: str, alias: str, tracking_uri: str, suite: str | 
     filters = [f"params.prompt_uri = '{uri}'", "tags.`exolab.kind` = 'version'"]
     if suite:
         filters.append(f"params.suite = '{suite}'")
-    runs = mlflow.search_runs(search_all_experiments=True, filter_string=" and ".join(filters),
-                              order_by=["attributes.start_time DESC"], max_results=1, output_format="list")
+    runs = [r for r in mlflow.search_runs(search_all_experiments=True, filter_string=" and ".join(filters),
+                                          order_by=["attributes.start_time DESC"], max_results=50,
+                                          output_format="list")
+            if r.info.run_id not in exclude]
     if not runs:
         raise SideNotFound(f"{name}@{alias} is prompt version {prompt.version}, but no run of it is logged"
                            + (f" for suite {suite}" if suite else ""))
@@ -100,3 +104,32 @@ def resolve(spec: str, tracking_uri: str, suite: str | None = None) -> list[Side
         side.label, side.origin = f"{name}@{version}", f"{side.origin} (prompt alias {name}@{version})"
         return [side]
     raise SideNotFound(f"{spec!r} is neither a run folder, an MLflow run id nor a prompt alias NAME@ALIAS")
+
+
+def last_passing_nightly(suite: str, tracking_uri: str, exclude: frozenset[str] = frozenset()) -> str | None:
+    """The newest version run of `suite` that a nightly marked as passing."""
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri)
+    runs = mlflow.search_runs(search_all_experiments=True,
+                              filter_string=f"tags.`exolab.nightly` = 'pass' and params.suite = '{suite}'",
+                              order_by=["attributes.start_time DESC"], max_results=50, output_format="list")
+    return next((str(r.info.run_id) for r in runs if r.info.run_id not in exclude), None)
+
+
+def nightly_baseline(prompt_name: str, alias: str, suite: str, tracking_uri: str,
+                     exclude: frozenset[str]) -> tuple[Side | None, str]:
+    """The baseline a nightly compares with, and a note saying which it is: the newest run of the
+    prompt version the alias points to, else the last passing nightly run, else none."""
+    try:
+        run_id: str | None = newest_run_of_prompt(prompt_name, alias, tracking_uri, suite, exclude)
+        note = f"prompt alias {prompt_name}@{alias}"
+    except SideNotFound as exc:
+        run_id = last_passing_nightly(suite, tracking_uri, exclude)
+        note = "last passing nightly run" if run_id else \
+            f"none ({exc}; no passing nightly run either): regression gates skipped"
+    if run_id is None:
+        return None, note
+    side = from_mlflow_run(run_id, tracking_uri)
+    side.label, side.origin = f"baseline {side.version}", f"{side.origin}, {note}"
+    return side, note
