@@ -30,3 +30,28 @@ def replace_in(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text, f"{old!r} not in {path}"
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def copy_project(dest: Path) -> Path:
+    """A private copy of the data folders the Lab reads (point EXOLAB_HOME at the result), so a
+    test may add prompt versions or change gates without touching the checkout."""
+    home = dest / "home"
+    for name in ("metrics", "prompts", "scenarios"):
+        shutil.copytree(ROOT / name, home / name)
+    shutil.copytree(ROOT / "reports" / "templates", home / "reports" / "templates")
+    return home
+
+
+def add_flow_version(home: Path, name: str, skip: list[str], description: str) -> None:
+    """A copy of v1 that never asks the `skip` questions: a version whose true difference from v1
+    is known."""
+    import yaml
+
+    path = home / "prompts" / "playbook.yaml"
+    flow = yaml.safe_load(path.read_text(encoding="utf-8"))
+    version = dict(flow["versions"]["v1"])
+    version["description"] = description
+    skipped = [[q] for q in skip]
+    version["steps"] = [s for s in version["steps"] if not (isinstance(s, dict) and s.get("ask") in skipped)]
+    flow["versions"][name] = version
+    path.write_text(yaml.safe_dump(flow, allow_unicode=True, sort_keys=False), encoding="utf-8")
