@@ -11,6 +11,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from lab.textfmt import number
 from lab.yamlio import InputError, InputErrors, display_path
 
 err = Console(stderr=True, highlight=False)
@@ -54,6 +55,8 @@ def _kind_of(path: Path) -> str:
         return "gates"
     if path.name == "scorers.yaml" and "metrics" in parts:
         return "scorers"
+    if path.name == "nightly.yaml" and "metrics" in parts:
+        return "nightly"
     if "prompts" in parts[-2:]:
         return "flow"
     return "suite"
@@ -90,6 +93,11 @@ def validate_file(path: Path) -> str:
     if kind == "scorers":
         load_scorer_config(path.resolve())
         return "scorer settings"
+    if kind == "nightly":
+        from lab.nightly import load_nightly_config
+
+        config = load_nightly_config(path.resolve())
+        return f"nightly: {len(config.suites)} suite(s), candidate {config.prompt_version}"
     if kind == "flow":
         flow = load_flow(path.resolve())
         return f"flow {flow.name} with versions {', '.join(flow.versions)}"
@@ -251,7 +259,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
         gates = summary["gates"][version]
 
         def pct(value: float | None) -> str:
-            return "—" if value is None else f"{value:.1%}"
+            return number(value, ".1%")
 
         table.add_row(version, pct(kpis["completeness"]), pct(kpis["accuracy"]),
                       str(int(kpis["scenarios"])), str(int(kpis["errored_scenarios"])),
@@ -399,7 +407,7 @@ def _print_comparison(result: dict[str, Any]) -> None:
     from rich.table import Table
 
     def pct(value: float | None) -> str:
-        return "—" if value is None else f"{value:.1%}"
+        return number(value, ".1%")
 
     ranking = Table(title="versions" + (" (best first)" if len(result["sides"]) > 2 else ""))
     for name in ("version", "completeness", "accuracy", "pass@1", "pass^k", "noise floor"):
@@ -407,11 +415,10 @@ def _print_comparison(result: dict[str, Any]) -> None:
     for s in result["sides"]:
         floor = s["noise_floor"]
         ranking.add_row(s["label"], pct(s["completeness"]), pct(s["accuracy"]), pct(s["pass_at_1"]),
-                        pct(s["pass_hat_k"]), "—" if floor["completeness"] is None else
-                        f"{floor['completeness']:.1%} / {pct(floor['accuracy'])}")
+                        pct(s["pass_hat_k"]), f"{pct(floor['completeness'])} / {pct(floor['accuracy'])}")
     out.print(ranking)
     def short(value: float | None) -> str:
-        return "—" if value is None else f"{value:.0%}"
+        return number(value, ".0%")
 
     many = len(result["pairwise"]) > 1
     for pair in result["pairwise"]:
@@ -424,7 +431,7 @@ def _print_comparison(result: dict[str, Any]) -> None:
                              no_wrap=True)
         for row in rows:
             ci = "—" if row["ci_low"] is None else f"{row['ci_low']:+.2f}..{row['ci_high']:+.2f}"
-            delta = "—" if row["delta"] is None else f"{row['delta']:+.2f}"
+            delta = number(row["delta"], "+.2f")
             p = "—" if row["mcnemar_p"] is None else \
                 ("<.001" if row["mcnemar_p"] < 0.001 else f"{row['mcnemar_p']:.2g}")
             verdict = {"no detectable difference": "≈", "no paired data": "—"}.get(row["verdict"], row["verdict"])
@@ -476,8 +483,7 @@ def _nightly(config: Any, candidate: str, runs_dir: Path, tracking_uri: str | No
 
     from lab.bank import load_bank, load_gates
     from lab.compare import compare as run_comparison
-    from lab.nightly import NIGHTLY_TAG, failure_message, gate_results, junit_xml, scenario_cases
-    from lab.paths import project_root
+    from lab.nightly import NIGHTLY_TAG, failure_message, gate_results, junit_xml, scenario_cases, suite_path
     from lab.report import render_comparison
     from lab.sides import from_run_folder, nightly_baseline
     from lab.tracking import DEFAULT_TRACKING_URI
@@ -487,8 +493,8 @@ def _nightly(config: Any, candidate: str, runs_dir: Path, tracking_uri: str | No
     entries: list[dict[str, Any]] = []
     incomplete: list[str] = []
     for suite_file in config.suites:
-        suite_path = Path(suite_file) if Path(suite_file).is_absolute() else project_root() / suite_file
-        folder, summary, state = _execute_run(suite_path, [candidate], runs_dir, uri, config.embedding_model, quiet)
+        folder, summary, state = _execute_run(suite_path(suite_file), [candidate], runs_dir, uri,
+                                              config.embedding_model, quiet)
         assert state is not None
         errored = int(summary["kpis"][candidate]["errored_scenarios"]) if candidate in summary["kpis"] else 0
         if not summary["complete"] or errored:

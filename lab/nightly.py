@@ -19,9 +19,10 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from lab.bank import Gates
-from lab.paths import metrics_dir
+from lab.paths import metrics_dir, project_root
+from lab.textfmt import number
 from lab.types import Transcript
-from lab.yamlio import load_yaml, validate_as
+from lab.yamlio import InputErrors, load_yaml, validate_as
 
 BASELINE_ALIAS = "baseline"
 NIGHTLY_TAG = "exolab.nightly"  # "pass" or "fail" on the candidate's MLflow version run
@@ -42,7 +43,19 @@ class NightlyConfig(BaseModel):
 
 
 def load_nightly_config(path: Path | None = None) -> NightlyConfig:
-    return validate_as(NightlyConfig, load_yaml(path or metrics_dir() / "nightly.yaml"))
+    """The configuration, with every suite file checked to exist: a scheduler learns about a
+    typo at 02:30 from exit code 2 and a file:line, not from a half-run night."""
+    doc = load_yaml(path or metrics_dir() / "nightly.yaml")
+    config = validate_as(NightlyConfig, doc)
+    missing = [doc.error(("suites", i), f"no suite file {suite} (paths are relative to the project root)")
+               for i, suite in enumerate(config.suites) if not suite_path(suite).is_file()]
+    if missing:
+        raise InputErrors(missing)
+    return config
+
+
+def suite_path(suite: str) -> Path:
+    return Path(suite) if Path(suite).is_absolute() else project_root() / suite
 
 
 def gate_results(summary_gates: list[dict[str, Any]], comparison: dict[str, Any] | None,
@@ -62,20 +75,12 @@ def gate_results(summary_gates: list[dict[str, Any]], comparison: dict[str, Any]
         results.append({
             "gate": f"{metric} significant drop vs baseline <= {limit:g}", "metric": metric, "kind": "regression",
             "threshold": limit, "value": drop, "passed": not failed,
-            "detail": (f"baseline {_pct(row['a'])}, now {_pct(row['b'])}, 95% CI of the change "
-                       f"[{_signed(row['ci_low'])}, {_signed(row['ci_high'])}], McNemar p "
-                       f"{'—' if row['mcnemar_p'] is None else format(row['mcnemar_p'], '.3g')}, "
+            "detail": (f"baseline {number(row['a'], '.1%')}, now {number(row['b'], '.1%')}, 95% CI of the change "
+                       f"[{number(row['ci_low'], '+.3f')}, {number(row['ci_high'], '+.3f')}], McNemar p "
+                       f"{number(row['mcnemar_p'], '.3g')}, "
                        f"verdict {row['verdict']}"),
         })
     return results
-
-
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1%}"
-
-
-def _signed(value: float | None) -> str:
-    return "—" if value is None else f"{value:+.3f}"
 
 
 def failure_message(gate: dict[str, Any]) -> str:

@@ -6,6 +6,7 @@ from typing import Any
 
 from lab.assistants.flow import Flow
 from lab.bank import Gates, QuestionBank
+from lab.nightly import NightlyConfig
 from lab.scenarios import json_schemas
 from lab.scoring.config import ScorerConfig
 
@@ -17,4 +18,5 @@ def all_schemas() -> dict[str, dict[str, Any]]:
         "questions": QuestionBank.model_json_schema(),
         "gates": Gates.model_json_schema(),
         "scorers": ScorerConfig.model_json_schema(),
+        "nightly": NightlyConfig.model_json_schema(),
     }

@@ -16,12 +16,13 @@ from lab.bank import load_bank
 from lab.paths import templates_dir
 from lab.results import RunFolder
 from lab.scoring import asked_matches_many
+from lab.textfmt import number
 
 FORMATS = ("md", "html")
 
 
 def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.0f}%"
+    return number(value, ".0f", 100, "%")
 
 
 def _delta(value: float | None, base: float | None) -> str:
@@ -96,7 +97,7 @@ def build_context(folder: RunFolder, summary: dict[str, Any], worst: int = 10) -
             "gates_total": len(summary["gates"][v]),
         } for v in versions],
         "questions": questions,
-        "gates": {v: [{**g, "value_text": "—" if g["value"] is None else f"{g['value']:.2f}"}
+        "gates": {v: [{**g, "value_text": number(g["value"], ".2f")}
                       for g in summary["gates"][v]] for v in versions},
         "personas": [{"id": pid, "language": p.language, "segment": p.segment or "",
                       "cells": [{"completeness": _pct(summary["per_persona"].get(v, {}).get(pid, {})
@@ -132,11 +133,11 @@ def render_report(folder: RunFolder, summary: dict[str, Any], formats: tuple[str
 
 
 def _points(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:+.1f} pts"
+    return number(value, "+.1f", 100, " pts")
 
 
 def _spread(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f} pts"
+    return number(value, ".1f", 100, " pts")
 
 
 def _interval(row: dict[str, Any]) -> str:
@@ -146,7 +147,7 @@ def _interval(row: dict[str, Any]) -> str:
 
 
 def _p_value(value: float | None) -> str:
-    return "—" if value is None else ("< 0.001" if value < 0.001 else f"{value:.3f}")
+    return "< 0.001" if value is not None and value < 0.001 else number(value, ".3f")
 
 
 def _verdict_mark(verdict: str) -> str:
