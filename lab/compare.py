@@ -70,16 +70,16 @@ def _kpi(values: pd.Series) -> float | None:
     return None if values.empty else round(float(values.mean()), 4)
 
 
-def _stats(a: np.ndarray, b: np.ndarray, binary: bool, seed: int, alpha: float = ALPHA) -> dict[str, Any]:
+def _stats(a: np.ndarray, b: np.ndarray, test: McNemar, seed: int, alpha: float = ALPHA) -> dict[str, Any]:
+    """Interval of the paired values' difference, and the verdict it reaches with `test` (McNemar
+    on the same pairs' pass/fail outcomes)."""
     delta = float(np.mean(b) - np.mean(a)) if a.size else 0.0
     interval = paired_bootstrap_ci(a, b, seed=seed)
-    test: McNemar | None = mcnemar_exact(a.astype(bool), b.astype(bool)) if binary else None
     return {
         "pairs": int(a.size), "paired_delta": round(delta, 4),
         "ci_low": None if math.isnan(interval.low) else round(interval.low, 4),
         "ci_high": None if math.isnan(interval.high) else round(interval.high, 4),
-        "mcnemar_p": None if test is None else round(test.p_value, 6),
-        "a_only": None if test is None else test.a_only, "b_only": None if test is None else test.b_only,
+        "mcnemar_p": round(test.p_value, 6), "a_only": test.a_only, "b_only": test.b_only,
         "verdict": verdict(delta, interval, test, alpha) if a.size else "no paired data",
     }
 
@@ -99,7 +99,9 @@ def compare_questions(a: Side, b: Side, question_ids: list[str], seed: int = 0,
             mine = joined[joined["question_id"] == qid].dropna(subset=["value_a", "value_b"])
             row = _values_row(kpi, qid, _kpi(qa.loc[qa["question_id"] == qid, "value"]),
                               _kpi(qb.loc[qb["question_id"] == qid, "value"]))
-            row.update(_stats(mine["value_a"].to_numpy(), mine["value_b"].to_numpy(), True, seed, alpha))
+            a_values, b_values = mine["value_a"].to_numpy(), mine["value_b"].to_numpy()
+            test = mcnemar_exact(a_values.astype(bool), b_values.astype(bool))
+            row.update(_stats(a_values, b_values, test, seed, alpha))
             rows.append(row)
     return rows
 
@@ -113,14 +115,8 @@ def compare_overall(a: Side, b: Side, seed: int = 0, alpha: float = ALPHA) -> li
     for kpi, flag in (("completeness", "all_complete"), ("accuracy", "all_faithful")):
         both = joined.dropna(subset=[f"{kpi}_a", f"{kpi}_b"])
         row = _values_row(kpi, None, _version_kpi(a, kpi), _version_kpi(b, kpi))
-        a_values, b_values = both[f"{kpi}_a"].to_numpy(float), both[f"{kpi}_b"].to_numpy(float)
-        stats = _stats(a_values, b_values, False, seed, alpha)
         test = mcnemar_exact(both[f"{flag}_a"].to_numpy(bool), both[f"{flag}_b"].to_numpy(bool))
-        stats.update({"mcnemar_p": round(test.p_value, 6), "a_only": test.a_only, "b_only": test.b_only})
-        if len(both):
-            interval = paired_bootstrap_ci(a_values, b_values, seed=seed)
-            stats["verdict"] = verdict(stats["paired_delta"], interval, test, alpha)
-        row.update(stats)
+        row.update(_stats(both[f"{kpi}_a"].to_numpy(float), both[f"{kpi}_b"].to_numpy(float), test, seed, alpha))
         rows.append(row)
     return rows
 
@@ -145,13 +141,9 @@ def reliability(side: Side) -> dict[str, Any]:
         per_persona = outcomes.groupby("persona")["passed"].agg(["all", "size"])
         complete = per_persona[per_persona["size"] == len(reps)]
         out["pass_hat_k"] = _kpi(complete["all"].astype(float))
-        ok = side.ok
         floors = {}
         for kpi in KPIS:
-            per_rep = []
-            for rep in reps:
-                mine = ok[ok["repetition"] == rep]
-                per_rep.append(_version_kpi(Side(side.label, side.version, side.suite, side.origin, mine), kpi))
+            per_rep = [_version_kpi(_subset(side, "repetition", rep), kpi) for rep in reps]
             values = [v for v in per_rep if v is not None]
             floors[kpi] = round(max(values) - min(values), 4) if values else None
         out["noise_floor"] = floors
@@ -219,7 +211,7 @@ def compare(sides: list[Side], question_ids: list[str], seed: int = 0, alpha: fl
                    "errored_scenarios": int(s.scores.loc[s.scores["errored"].astype(bool), PAIR]
                                             .drop_duplicates().shape[0]),
                    **reliability(s), **s.details} for s in ranked],
-        "matrix": {kpi: {s.label: {q: _version_kpi(_question_subset(s, q), kpi) for q in question_ids}
+        "matrix": {kpi: {s.label: {q: _version_kpi(_subset(s, "question_id", q), kpi) for q in question_ids}
                          for s in ranked} for kpi in KPIS},
     }
     if len(sides) == 2:
@@ -228,10 +220,6 @@ def compare(sides: list[Side], question_ids: list[str], seed: int = 0, alpha: fl
         result["pairwise"] = [pairwise(x, y, question_ids, seed, alpha)
                               for x, y in itertools.combinations(ranked, 2)]
     return result
-
-
-def _question_subset(side: Side, qid: str) -> Side:
-    return _subset(side, "question_id", qid)
 
 
 def significant_rows(result: dict[str, Any]) -> list[dict[str, Any]]:

@@ -93,9 +93,10 @@ def newest_run_of_prompt(name: str, alias: str, tracking_uri: str, suite: str | 
 def resolve(spec: str, tracking_uri: str, suite: str | None = None) -> list[Side]:
     """Sides named by one command-line argument (a run folder may hold several versions)."""
     path_part, _, version = spec.partition("@")
-    if Path(spec).is_dir() or (version and Path(path_part).is_dir()):
-        return from_run_folder(Path(spec) if Path(spec).is_dir() else Path(path_part),
-                               None if Path(spec).is_dir() else version)
+    if Path(spec).is_dir():
+        return from_run_folder(Path(spec))
+    if version and Path(path_part).is_dir():
+        return from_run_folder(Path(path_part), version)
     if _RUN_ID.match(spec):
         return [from_mlflow_run(spec, tracking_uri)]
     if version:
