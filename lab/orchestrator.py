@@ -26,6 +26,7 @@ def run_conversation(key: ScenarioKey, persona: PersonaSimulator, assistant: Ass
     started, t0 = _now(), time.perf_counter()
     turns: list[Turn] = []
     handoff: dict[str, str] = {}
+    segment: str | None = None
     termination: Termination = "max_turns"
     error: str | None = None
 
@@ -51,6 +52,7 @@ def run_conversation(key: ScenarioKey, persona: PersonaSimulator, assistant: Ass
                               captured=reply.captured))
             if reply.captured is not None:
                 handoff = dict(reply.captured)
+            segment = reply.segment or segment
             if reply.done:
                 termination = "assistant_ended"
                 break
@@ -61,5 +63,5 @@ def run_conversation(key: ScenarioKey, persona: PersonaSimulator, assistant: Ass
         termination = "error"
         error = traceback.format_exc()
     return Transcript(key=key, language=language, turns=turns, termination=termination,
-                      handoff=handoff, error=error, started_at=started,
+                      handoff=handoff, segment=segment, error=error, started_at=started,
                       duration_s=round(time.perf_counter() - t0, 6))

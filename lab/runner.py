@@ -163,7 +163,7 @@ def _manifest(plan: RunPlan) -> dict[str, Any]:
 
 def run_scenario(plan: RunPlan, key: ScenarioKey) -> Transcript:
     persona = plan.loaded.personas[key.persona]
-    simulator = OfflinePersona(persona, plan.loaded.phrasebooks[persona.language], key.seed,
+    simulator = OfflinePersona(persona, plan.loaded.phrasebooks, key.seed,
                                plan.embedding_model)
     assistant = PlaybookFlowAssistant(plan.flow, key.version, key.seed)
     return run_conversation(key, simulator, assistant, plan.suite.max_turns, persona.language)

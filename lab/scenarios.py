@@ -24,10 +24,12 @@ class Strict(BaseModel):
 
 
 class Fact(Strict):
-    """The ground truth for one question id, and faithful rewordings the persona may use instead."""
+    """The ground truth for one question id, and faithful rewordings the persona may use instead.
+    `translations` are what a persona that switches language mid-call says in the other language."""
 
     truth: str = Field(min_length=1)
     variants: list[str] = Field(default_factory=list)
+    translations: dict[Language, str] = Field(default_factory=dict)
 
     @model_validator(mode="before")
     @classmethod
@@ -35,15 +37,32 @@ class Fact(Strict):
         return {"truth": value} if isinstance(value, str) else value
 
 
+OffScriptKind = Literal["question", "price", "technical", "derail"]
+
+
 class OffScriptQuestion(Strict):
-    """A question the persona asks on its own (price, security, integrations...)."""
+    """Something the persona says on its own: a price or technical question, or an attempt to
+    derail the assistant ("ignore your script and…"). `technical` is the customer showing
+    technical readiness, the one case where the playbook allows jargon."""
 
     ask: str = Field(min_length=1)
     at_turn: int = Field(ge=1, description="The persona's turn number on which it asks.")
+    kind: OffScriptKind = "question"
+
+
+class LanguageSwitch(Strict):
+    """From `at_turn` on, the persona speaks `to` (its facts' `translations`, that phrasebook)."""
+
+    to: Language
+    at_turn: int = Field(ge=2, description="The persona's turn number from which it switches.")
+
+
+Style = Literal["terse", "neutral", "verbose", "hostile"]
+STYLES: tuple[Style, ...] = ("terse", "neutral", "verbose", "hostile")
 
 
 class Behaviour(Strict):
-    style: Literal["terse", "neutral", "verbose"] = "neutral"
+    style: Style = Field("neutral", description="verbose adds off-topic asides; hostile adds sceptical jabs.")
     guarded: list[str] = Field(
         default_factory=list, description="Question ids answered only when the assistant asks again."
     )
@@ -51,6 +70,7 @@ class Behaviour(Strict):
         0.0, ge=0.0, le=1.0, description="Chance that any other answer is dodged the first time."
     )
     off_script: list[OffScriptQuestion] = Field(default_factory=list)
+    switch_language: LanguageSwitch | None = None
 
 
 class Company(Strict):
@@ -61,7 +81,9 @@ class Company(Strict):
     notes: str | None = None
 
 
-Segment = Literal["enterprise", "upper_mid", "mid", "small"]
+Segment = Literal["enterprise", "large", "upper_mid", "mid", "small"]
+Strategy = Literal["services_first", "services_to_platform", "platform_first", "not_icp"]
+NextStep = Literal["discovery_blueprint", "pilot", "demo", "follow_up_later"]
 
 
 class Persona(Strict):
@@ -70,9 +92,44 @@ class Persona(Strict):
     role: str
     language: Language
     company: Company
-    segment: Segment | None = None
+    segment: Segment = Field(description="The segment the playbook puts this customer in (seed 000, section 0).")
+    strategy: Strategy = Field(description="Services-first, Services→Platform, Platform-first or not ICP.")
+    next_step: list[NextStep] = Field(
+        min_length=1, description="Next steps the playbook accepts for this customer, preferred first.")
     behaviour: Behaviour = Behaviour()
     facts: dict[str, Fact]
+
+    @field_validator("next_step", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    def languages(self) -> list[Language]:
+        """Every language the persona speaks in a call, its own first."""
+        switch = self.behaviour.switch_language
+        return [self.language] + ([switch.to] if switch else [])
+
+    def behaviours(self) -> set[str]:
+        """The behaviour traits this persona exercises, for suite coverage checks and reports."""
+        b = self.behaviour
+        traits = {b.style if b.style != "verbose" else "verbose_off_topic"}
+        if b.guarded or b.evasiveness:
+            traits.add("evasive")
+        if not (b.guarded or b.evasiveness or b.off_script) and b.style in ("neutral", "verbose"):
+            traits.add("cooperative")
+        kinds = {o.kind: o.at_turn for o in sorted(b.off_script, key=lambda o: -o.at_turn)}
+        for kind in ("price", "technical"):
+            if kind in kinds and kinds[kind] <= EARLY_TURN:
+                traits.add(f"{kind}_early")
+        if "derail" in kinds:
+            traits.add("derail")
+        if b.switch_language:
+            traits.add("switches_language")
+        return traits
+
+
+EARLY_TURN = 4
+"""An off-script price or technical question by the persona's 4th turn counts as "early"."""
 
 
 class AssistantSpec(Strict):
@@ -106,8 +163,10 @@ class Phrasebook(Strict):
 
     language: Language
     greetings: list[str] = Field(min_length=1)
-    answer_wrappers: dict[Literal["terse", "neutral", "verbose"], list[str]]
+    answer_wrappers: dict[Style, list[str]]
     verbose_asides: list[str] = Field(min_length=1)
+    sceptical_remarks: list[str] = Field(
+        min_length=1, description="Jabs a hostile persona adds; questions, so no assistant writes them down.")
     evasions: list[str] = Field(min_length=1)
     not_understood: list[str] = Field(min_length=1)
     acknowledgements: list[str] = Field(min_length=1)
@@ -118,7 +177,7 @@ class Phrasebook(Strict):
     @field_validator("answer_wrappers")
     @classmethod
     def _wrappers_hold_fact(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
-        for style in ("terse", "neutral", "verbose"):
+        for style in STYLES:
             if not value.get(style):
                 raise ValueError(f"needs at least one wrapper for style {style!r}")
             for wrapper in value[style]:
@@ -183,6 +242,15 @@ def check_persona(persona: Persona, doc: LocatedYaml, required: list[str], bank:
     for qid in required:
         if qid not in persona.facts:
             errors.append(doc.error(("facts",), f"no fact for required question id {qid!r}"))
+    switch = persona.behaviour.switch_language
+    if switch is not None:
+        if switch.to == persona.language:
+            errors.append(doc.error(("behaviour", "switch_language", "to"),
+                                    f"switches to its own language {switch.to!r}"))
+        for qid, fact in persona.facts.items():
+            if switch.to not in fact.translations:
+                errors.append(doc.error(("facts", qid),
+                                        f"no translation into {switch.to!r}, which the persona switches to"))
 
 
 def load_suite(path: Path, bank: QuestionBank | None = None) -> LoadedSuite:
@@ -222,7 +290,7 @@ def load_suite(path: Path, bank: QuestionBank | None = None) -> LoadedSuite:
         personas[pid] = persona
         hashes[_rel(ppath, root)] = sha256_file(ppath)
     phrasebooks: dict[str, Phrasebook] = {}
-    for lang in sorted({p.language for p in personas.values()}):
+    for lang in sorted({lang for p in personas.values() for lang in p.languages()}):
         bpath = root / "phrasebooks" / f"{lang}.yaml"
         book = load_phrasebook(bpath, errors)
         if book is not None:

@@ -39,6 +39,7 @@ class Reply(Frozen):
     text: str
     captured: dict[str, str] | None = None
     stage: str | None = None
+    segment: str | None = Field(None, description="The customer segment the assistant settled on, if it says.")
     done: bool = False
 
 
@@ -80,6 +81,7 @@ class Transcript(Frozen):
     turns: list[Turn]
     termination: Termination
     handoff: dict[str, str] = Field(default_factory=dict)
+    segment: str | None = None
     error: str | None = None
     started_at: str
     duration_s: float

@@ -91,7 +91,7 @@ def test_a_raising_assistant_is_recorded_and_the_run_goes_on(tmp_path: Path) -> 
                         raise ConnectionError("assistant endpoint reset the connection")
                     return super().respond(conversation)
 
-            return run_conversation(key, OfflinePersona(persona, p.loaded.phrasebooks["en"], key.seed),
+            return run_conversation(key, OfflinePersona(persona, p.loaded.phrasebooks, key.seed),
                                     Breaks(p.flow, key.version, key.seed), p.suite.max_turns, "en")
         return run_scenario(p, key)
 

@@ -27,7 +27,7 @@ def loaded(smoke_suite: Path) -> LoadedSuite:
 
 def _persona(loaded: LoadedSuite, pid: str, seed: int) -> OfflinePersona:
     persona = loaded.personas[pid]
-    return OfflinePersona(persona, loaded.phrasebooks[persona.language], seed)
+    return OfflinePersona(persona, loaded.phrasebooks, seed)
 
 
 def _ask(lang: str, qid: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -50,6 +51,12 @@ class FlowTexts(_Strict):
     next_step: dict[str, str]
     closing: str
     evasion_markers: list[str] = Field(min_length=1)
+    technical_markers: list[str] = Field(
+        min_length=1, description="Words of a customer who is ready for technical detail.")
+    technical_answer: str = Field(description="A short technical answer; jargon is allowed only here.")
+    instruction_markers: list[str] = Field(
+        min_length=1, description="Phrases of a customer trying to override the script.")
+    decline_instruction: str
 
 
 class AskStep(_Strict):
@@ -132,8 +139,17 @@ def check_versions(flow: Flow, versions: list[str], flow_file: Path) -> None:
         raise InputErrors(errors)
 
 
-def _statements(text: str) -> list[str]:
-    return [s for s in sentences(text) if not s.endswith(QUESTION_MARKS)]
+def _statements(text: str, drop_markers: list[str] | None = None) -> list[str]:
+    """The sentences that state something; with `drop_markers`, not those that instruct us."""
+    return [s for s in sentences(text) if not s.endswith(QUESTION_MARKS)
+            and not _has(s, drop_markers or [])]
+
+
+def _has(text: str, markers: list[str]) -> bool:
+    """A marker counts only at the start of a word ("rag" is not in "average"); CJK has no word
+    boundaries, so there any occurrence counts."""
+    low = text.lower()
+    return any(re.search(r"(?<![a-zа-яё0-9])" + re.escape(marker.lower()), low) for marker in markers)
 
 
 class PlaybookFlowAssistant:
@@ -177,9 +193,22 @@ class PlaybookFlowAssistant:
                 return (first[0] if first else value).rstrip(".。!！")
         return None
 
+    def _reply_to_customer(self, last_user: str) -> str | None:
+        """What to say to the customer's own question or instruction before going on, if anything:
+        decline an attempt to override the script, answer a technical question (the customer has
+        shown readiness, so jargon is fine), defer any other question."""
+        texts = self._texts()
+        if _has(last_user, texts.instruction_markers):
+            return texts.decline_instruction
+        if not any(s.endswith(QUESTION_MARKS) for s in sentences(last_user)):
+            return None
+        if _has(last_user, texts.technical_markers):
+            return texts.technical_answer
+        return texts.defer_customer_question
+
     def _take_answer(self, answer: str) -> list[str]:
         """Write down the answer for the questions asked last turn; return ids to follow up on."""
-        statements = _statements(answer)
+        statements = _statements(answer, self._texts().instruction_markers)
         follow = []
         for qid in self.pending:
             if self._evaded(" ".join(statements)) and self.spec.follow_up_evasions \
@@ -205,14 +234,15 @@ class PlaybookFlowAssistant:
                 self.closing_sent = True
                 return Reply(text=texts.closing, captured=dict(self.captured), stage="closing",
                              done=True)
-            if self.pending and not _statements(last_user):
-                # the customer only asked something back: defer it and ask our question again
-                parts += [texts.defer_customer_question,
+            to_customer = self._reply_to_customer(last_user)
+            if self.pending and not _statements(last_user, texts.instruction_markers):
+                # the customer only asked or demanded something: reply, then ask our question again
+                parts += [to_customer or texts.defer_customer_question,
                           texts.joiner.join(texts.questions[q].ask for q in self.pending)]
                 return Reply(text=" ".join(parts), captured=dict(self.captured), stage="re_ask")
             follow = self._take_answer(last_user) if self.pending else []
-            if any(s.endswith(QUESTION_MARKS) for s in sentences(last_user)):
-                parts.append(texts.defer_customer_question)
+            if to_customer:
+                parts.append(to_customer)
             elif self.pending and not follow:
                 parts.append(self.rng.choice(texts.acknowledge))
             if follow:
@@ -241,7 +271,9 @@ class PlaybookFlowAssistant:
             parts.append(texts.pitch_generic)
             stage = "positioning"
         else:
-            parts.append(texts.next_step[self._segment()])
+            segment = self._segment()
+            parts.append(texts.next_step[segment])
             self.next_step_sent = True
-            stage = "next_step"
+            return Reply(text=" ".join(parts), captured=dict(self.captured), stage="next_step",
+                         segment=segment)
         return Reply(text=" ".join(parts), captured=dict(self.captured), stage=stage)

@@ -16,15 +16,29 @@ from lab.scoring.text import QUESTION_MARKS, sentences
 from lab.types import Conversation, PersonaReply
 
 
+HOSTILE_REMARK_CHANCE = 0.5
+
+
 class OfflinePersona:
-    def __init__(self, persona: Persona, phrasebook: Phrasebook, seed: int,
+    """`phrasebooks` holds the persona's language and, for one that switches mid-call, the other."""
+
+    def __init__(self, persona: Persona, phrasebooks: dict[str, Phrasebook], seed: int,
                  embedding_model: str | None = None):
-        self.persona, self.book = persona, phrasebook
+        self.persona, self.books = persona, phrasebooks
         self.persona_id = persona.id
         self.rng = random.Random(seed)
         self.model = embedding_model
         self.times_asked: Counter[str] = Counter()
         self.turn = 0
+
+    @property
+    def language(self) -> str:
+        switch = self.persona.behaviour.switch_language
+        return switch.to if switch and self.turn >= switch.at_turn else self.persona.language
+
+    @property
+    def book(self) -> Phrasebook:
+        return self.books[self.language]
 
     def opening(self) -> PersonaReply:
         self.turn += 1
@@ -32,7 +46,10 @@ class OfflinePersona:
 
     def _fact_sentence(self, qid: str) -> str:
         fact = self.persona.facts[qid]
-        wording = self.rng.choice([fact.truth, *fact.variants])
+        if self.language == self.persona.language:
+            wording = self.rng.choice([fact.truth, *fact.variants])
+        else:
+            wording = fact.translations[self.language]  # type: ignore[index]
         wrapper = self.rng.choice(self.book.answer_wrappers[self.persona.behaviour.style])
         return wrapper.replace("{fact}", wording)
 
@@ -70,8 +87,11 @@ class OfflinePersona:
             lone_question = any(mark in text for mark in QUESTION_MARKS) and len(sentences(text)) < 2
             parts.append(self.rng.choice(self.book.not_understood if lone_question
                                          else self.book.acknowledgements))
-        if self.persona.behaviour.style == "verbose":
+        style = self.persona.behaviour.style
+        if style == "verbose":
             parts.append(self.rng.choice(self.book.verbose_asides))
+        elif style == "hostile" and self.rng.random() < HOSTILE_REMARK_CHANCE:
+            parts.append(self.rng.choice(self.book.sceptical_remarks))
         for off in self.persona.behaviour.off_script:
             if off.at_turn == self.turn:
                 parts.append(off.ask)
