@@ -57,6 +57,8 @@ def _kind_of(path: Path) -> str:
         return "scorers"
     if path.name == "nightly.yaml" and "metrics" in parts:
         return "nightly"
+    if path.name == "adherence.yaml" and "metrics" in parts:
+        return "adherence"
     if "prompts" in parts[-2:]:
         return "flow"
     return "suite"
@@ -98,6 +100,12 @@ def validate_file(path: Path) -> str:
 
         config = load_nightly_config(path.resolve())
         return f"nightly: {len(config.suites)} suite(s), candidate {config.prompt_version}"
+    if kind == "adherence":
+        from lab.scoring.adherence import load_adherence_config
+
+        config = load_adherence_config(path.resolve())
+        needs = ", ".join(config.pitch_before_discovery.prerequisites)
+        return f"adherence rules v{config.version}: pitch needs {needs}"
     if kind == "flow":
         flow = load_flow(path.resolve())
         return f"flow {flow.name} with versions {', '.join(flow.versions)}"
@@ -317,6 +325,32 @@ def scorer_report(embedding_model: str | None, split: str, out_file: Path, track
     click.echo(markdown)
     if not no_mlflow:
         log_scorer_report(report, flat_metrics(report), out_file, tracking_uri or DEFAULT_TRACKING_URI)
+    out.print(f"wrote {display_path(out_file)}", markup=False)
+
+
+@main.command("adherence-report")
+@click.option("--embedding-model", default=None, help="Model the derail judgement asks the detector with.")
+@click.option("--split", type=click.Choice(["test", "dev", "all"]), default="test", show_default=True)
+@click.option("--out", "out_file", type=click.Path(path_type=Path),
+              default=Path("reports/adherence-report.md"), show_default=True, help="Markdown file to write.")
+def adherence_report(embedding_model: str | None, split: str, out_file: Path) -> None:
+    """Measure the playbook-adherence judgements against datasets/adherence/.
+
+    Prints and saves precision, recall and F1 per judgement (positioning, jargon, technical
+    readiness, forbidden phrase, next step, own words, injection, compliance with a derail) and per
+    language, with the items each one got wrong.
+
+    \b
+    Example:
+      exolab adherence-report --split test
+    """
+    from lab.scoring.adherence_evaluation import evaluate
+    from lab.scoring.adherence_evaluation import render_markdown as render_adherence
+
+    markdown = render_adherence(evaluate(split, embedding_model), split)
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    out_file.write_text(markdown, encoding="utf-8")
+    click.echo(markdown)
     out.print(f"wrote {display_path(out_file)}", markup=False)
 
 

@@ -8,17 +8,24 @@ places the question in), answered (the persona disclosed that fact after it was 
 from __future__ import annotations
 
 from lab.scenarios import Persona
-from lab.scoring import asked_matches_many, judge_capture
+from lab.scoring import AskedMatch, asked_matches_many, judge_capture
 from lab.types import QuestionScore, Transcript
 
 
-def score_transcript(transcript: Transcript, persona: Persona, required: list[str],
-                     model: str | None = None) -> list[QuestionScore]:
-    first_asked: dict[str, tuple[int, float]] = {}
+def detect_questions(transcript: Transcript, model: str | None = None) -> dict[int, list[AskedMatch]]:
+    """Turn index → the bank questions that turn asks (assistant turns only), in one batched encode."""
     found = asked_matches_many([t.content for t in transcript.turns], [t.role for t in transcript.turns], model)
-    for turn, matches in zip(transcript.turns, found, strict=True):
-        for match in matches:
-            first_asked.setdefault(match.question_id, (turn.index, match.probability))
+    return {turn.index: matches for turn, matches in zip(transcript.turns, found, strict=True)}
+
+
+def score_transcript(transcript: Transcript, persona: Persona, required: list[str],
+                     model: str | None = None,
+                     matches: dict[int, list[AskedMatch]] | None = None) -> list[QuestionScore]:
+    matches = matches if matches is not None else detect_questions(transcript, model)
+    first_asked: dict[str, tuple[int, float]] = {}
+    for index in sorted(matches):
+        for match in matches[index]:
+            first_asked.setdefault(match.question_id, (index, match.probability))
     rows = []
     key = transcript.key
     for qid in required:

@@ -8,8 +8,9 @@ from typing import Any
 
 import pandas as pd
 
+from lab.adherence import AdherenceResult, check_transcript
 from lab.bank import load_gates
-from lab.evaluate import score_transcript
+from lab.evaluate import detect_questions, score_transcript
 from lab.kpis import apply_gates, persona_kpis, scenario_table, scores_frame, version_kpis
 from lab.records import TranscriptLog, read_json, write_json
 from lab.scenarios import Persona, Suite
@@ -38,6 +39,11 @@ class RunFolder:
     def scores(self) -> pd.DataFrame:
         return read_scores_csv(self.path / "scores.csv")
 
+    def adherence(self) -> pd.DataFrame:
+        frame = pd.read_csv(self.path / "adherence.csv", dtype={"turns": "string", "detail": "string"})
+        frame["passed"] = frame["passed"].astype("boolean")
+        return frame.fillna({"turns": "", "detail": ""})
+
 
 def read_scores_csv(path: Path) -> pd.DataFrame:
     """scores.csv as written by a run (also the per-version artefact in MLflow)."""
@@ -47,17 +53,48 @@ def read_scores_csv(path: Path) -> pd.DataFrame:
     return frame
 
 
-def score_run(folder: RunFolder) -> list[QuestionScore]:
+def score_run(folder: RunFolder) -> tuple[list[QuestionScore], list[AdherenceResult]]:
+    """Per-question verdicts and playbook-adherence checks of every transcript in the folder."""
     model = folder.manifest["embedding_model"]["name"]
     rows: list[QuestionScore] = []
+    checks: list[AdherenceResult] = []
     for transcript in folder.transcripts():
         persona = folder.personas[transcript.key.persona]
-        rows.extend(score_transcript(transcript, persona, folder.suite.required_questions, model))
-    return rows
+        matches = detect_questions(transcript, model)
+        rows.extend(score_transcript(transcript, persona, folder.suite.required_questions, model, matches))
+        checks.extend(check_transcript(transcript, persona, matches, model))
+    return rows, checks
 
 
-def summarise(folder: RunFolder, scores: list[QuestionScore]) -> dict[str, Any]:
+def adherence_frame(checks: list[AdherenceResult]) -> pd.DataFrame:
+    frame = pd.DataFrame([c.model_dump() for c in checks],
+                         columns=list(AdherenceResult.model_fields))
+    frame["turns"] = frame["turns"].map(lambda turns: ";".join(str(t) for t in turns))
+    frame["passed"] = frame["passed"].astype("boolean")
+    return frame
+
+
+def adherence_rates(frame: pd.DataFrame) -> dict[str, dict[str, float | None]]:
+    """version → check → share of the scenarios it applies to that passed (None: never applied)."""
+    out: dict[str, dict[str, float | None]] = {}
+    for version, group in frame.groupby("version", sort=False):
+        rates: dict[str, float | None] = {}
+        for check, rows in group.groupby("check", sort=False):
+            applied = rows["passed"].dropna()
+            rates[str(check)] = None if applied.empty else round(float(applied.astype(float).mean()), 4)
+        out[str(version)] = rates
+    return out
+
+
+def adherence_violations(frame: pd.DataFrame, limit: int = 40) -> list[dict[str, Any]]:
+    failed = frame[frame["passed"].fillna(True) == False]  # noqa: E712 — nullable booleans
+    return failed.head(limit).to_dict("records")
+
+
+def summarise(folder: RunFolder, scores: list[QuestionScore],
+              checks: list[AdherenceResult] | None = None) -> dict[str, Any]:
     frame = scores_frame(scores)
+    adherence = adherence_frame(checks or [])
     transcripts = folder.transcripts()
     versions = [v for v in folder.versions if not frame.empty and v in set(frame["version"])]
     gates = load_gates()
@@ -79,6 +116,8 @@ def summarise(folder: RunFolder, scores: list[QuestionScore]) -> dict[str, Any]:
         "terminations": {v: dict(Counter(t.termination for t in transcripts if t.key.version == v))
                          for v in versions},
         "worst_scenarios": scenario_table(frame).head(10).to_dict("records") if not frame.empty else [],
+        "adherence": adherence_rates(adherence),
+        "adherence_violations": adherence_violations(adherence),
         "mean_turns": {v: round(sum(len(t.turns) for t in transcripts if t.key.version == v)
                                 / max(1, sum(t.key.version == v for t in transcripts)), 2)
                        for v in versions},
@@ -86,10 +125,11 @@ def summarise(folder: RunFolder, scores: list[QuestionScore]) -> dict[str, Any]:
 
 
 def write_results(folder: RunFolder) -> dict[str, Any]:
-    scores = score_run(folder)
+    scores, checks = score_run(folder)
     frame = scores_frame(scores)
     frame.to_csv(folder.path / "scores.csv", index=False)
     frame.to_parquet(folder.path / "scores.parquet", index=False)
-    summary = summarise(folder, scores)
+    adherence_frame(checks).to_csv(folder.path / "adherence.csv", index=False)
+    summary = summarise(folder, scores, checks)
     write_json(folder.path / "summary.json", summary)
     return summary

@@ -112,7 +112,7 @@ class Persona(Strict):
     def behaviours(self) -> set[str]:
         """The behaviour traits this persona exercises, for suite coverage checks and reports."""
         b = self.behaviour
-        traits = {b.style if b.style != "verbose" else "verbose_off_topic"}
+        traits: set[str] = {b.style if b.style != "verbose" else "verbose_off_topic"}
         if b.guarded or b.evasiveness:
             traits.add("evasive")
         if not (b.guarded or b.evasiveness or b.off_script) and b.style in ("neutral", "verbose"):

@@ -8,6 +8,7 @@ from lab.assistants.flow import Flow
 from lab.bank import Gates, QuestionBank
 from lab.nightly import NightlyConfig
 from lab.scenarios import json_schemas
+from lab.scoring.adherence import AdherenceConfig
 from lab.scoring.config import ScorerConfig
 
 
@@ -19,4 +20,5 @@ def all_schemas() -> dict[str, dict[str, Any]]:
         "gates": Gates.model_json_schema(),
         "scorers": ScorerConfig.model_json_schema(),
         "nightly": NightlyConfig.model_json_schema(),
+        "adherence": AdherenceConfig.model_json_schema(),
     }

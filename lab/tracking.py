@@ -13,6 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from lab.assistants.flow import Flow
 from lab.kpis import version_kpis
 from lab.records import read_json, write_json
@@ -78,6 +80,7 @@ def log_run(folder: RunFolder, summary: dict[str, Any], flow: Flow, tracking_uri
     write_json(state_path, state)
     manifest = folder.manifest
     scores = folder.scores()
+    checks = folder.adherence()
     transcripts = folder.transcripts()
     for version in summary["versions"]:
         prompt_uri = register_prompt_version(flow, version)
@@ -99,6 +102,8 @@ def log_run(folder: RunFolder, summary: dict[str, Any], flow: Flow, tracking_uri
             write_json(state_path, state)
             mlflow.log_params(params)
             mlflow.log_metrics(_metrics(summary["kpis"][version]))
+            mlflow.log_metrics(_metrics({f"adherence.{check}": rate
+                                         for check, rate in summary.get("adherence", {}).get(version, {}).items()}))
             client.link_prompt_version_to_run(parent.info.run_id, prompt_uri)
             mine = scores[scores["version"] == version]
             for scenario, rows in mine.groupby("scenario", sort=False):
@@ -111,6 +116,9 @@ def log_run(folder: RunFolder, summary: dict[str, Any], flow: Flow, tracking_uri
                     values = {k: v for k, v in version_kpis(rows).items()
                               if k not in ("scenarios", "errored_scenarios")}
                     values["errored"] = float(bool(rows["errored"].any()))
+                    for _, check in checks[checks["scenario"] == scenario].iterrows():
+                        passed = check["passed"]
+                        values[f"adherence.{check['check']}"] = None if pd.isna(passed) else float(passed)
                     mlflow.log_metrics(_metrics(values))
             with tempfile.TemporaryDirectory() as tmp:
                 subset = Path(tmp) / "transcripts.jsonl"
@@ -119,6 +127,8 @@ def log_run(folder: RunFolder, summary: dict[str, Any], flow: Flow, tracking_uri
                 mlflow.log_artifact(str(subset))
                 mine.to_csv(Path(tmp) / "scores.csv", index=False)
                 mlflow.log_artifact(str(Path(tmp) / "scores.csv"))
+                checks[checks["version"] == version].to_csv(Path(tmp) / "adherence.csv", index=False)
+                mlflow.log_artifact(str(Path(tmp) / "adherence.csv"))
             for name in ("summary.json", "manifest.json", "report.md", "report.html"):
                 if (folder.path / name).exists():
                     mlflow.log_artifact(str(folder.path / name))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -20,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from lab.bank import LANGUAGES, load_bank, unknown_name_message
 from lab.paths import prompts_dir
 from lab.scoring.quantities import extract_quantities
-from lab.scoring.text import QUESTION_MARKS, detect_language, sentences
+from lab.scoring.text import QUESTION_MARKS, detect_language, find_marker, sentences
 from lab.types import Conversation, Reply
 from lab.yamlio import InputErrors, load_yaml, validate_as
 
@@ -146,10 +145,7 @@ def _statements(text: str, drop_markers: list[str] | None = None) -> list[str]:
 
 
 def _has(text: str, markers: list[str]) -> bool:
-    """A marker counts only at the start of a word ("rag" is not in "average"); CJK has no word
-    boundaries, so there any occurrence counts."""
-    low = text.lower()
-    return any(re.search(r"(?<![a-zа-яё0-9])" + re.escape(marker.lower()), low) for marker in markers)
+    return find_marker(text, markers) is not None
 
 
 class PlaybookFlowAssistant:
@@ -189,8 +185,9 @@ class PlaybookFlowAssistant:
         for qid in ("errors_manual_work", "dialog_processes", "loaded_functions"):
             value = self.captured.get(qid)
             if value and not self._evaded(value):
-                first = sentences(value)
-                return (first[0] if first else value).rstrip(".。!！")
+                # the longest sentence: the fact, not the "good question" or "well" around it
+                said = sentences(value)
+                return (max(said, key=len) if said else value).rstrip(".。!！")
         return None
 
     def _reply_to_customer(self, last_user: str) -> str | None:

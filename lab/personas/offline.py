@@ -15,7 +15,6 @@ from lab.scoring import asked_matches
 from lab.scoring.text import QUESTION_MARKS, sentences
 from lab.types import Conversation, PersonaReply
 
-
 HOSTILE_REMARK_CHANCE = 0.5
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import jinja2
 import pandas as pd
 
+from lab.adherence import CHECK_DESCRIPTIONS, CHECKS
 from lab.bank import load_bank
 from lab.paths import templates_dir
 from lab.results import RunFolder
@@ -84,7 +85,14 @@ def build_context(folder: RunFolder, summary: dict[str, Any], worst: int = 10) -
                 "reasons": "" if pd.isna(v["reasons"]) else v["reasons"],
             } for _, v in verdicts.iterrows()],
         })
+    in_appendix = {a["scenario"] for a in appendix}
+    rates = summary.get("adherence", {})
     return {
+        "adherence": [{"check": check, "description": CHECK_DESCRIPTIONS[check],
+                       "cells": ["n/a" if (rate := rates.get(v, {}).get(check)) is None else _pct(rate)
+                                 for v in versions]} for check in CHECKS],
+        "violations": [{**row, "anchor": anchor(row["scenario"]) if row["scenario"] in in_appendix else None}
+                       for row in summary.get("adherence_violations", [])],
         "summary": summary, "manifest": folder.manifest, "suite": folder.suite,
         "versions": versions, "baseline": baseline,
         "headline": [{
@@ -99,7 +107,9 @@ def build_context(folder: RunFolder, summary: dict[str, Any], worst: int = 10) -
         "questions": questions,
         "gates": {v: [{**g, "value_text": number(g["value"], ".2f")}
                       for g in summary["gates"][v]] for v in versions},
-        "personas": [{"id": pid, "language": p.language, "segment": p.segment or "",
+        "personas": [{"id": pid, "language": p.language, "segment": p.segment,
+                      "strategy": p.strategy, "next_step": " or ".join(p.next_step),
+                      "behaviours": ", ".join(sorted(p.behaviours())),
                       "cells": [{"completeness": _pct(summary["per_persona"].get(v, {}).get(pid, {})
                                                       .get("completeness")),
                                  "accuracy": _pct(summary["per_persona"].get(v, {}).get(pid, {})

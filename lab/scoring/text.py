@@ -57,3 +57,16 @@ def detect_language(text: str) -> str:
     if cyr > latin:
         return "ru"
     return "en"
+
+
+def find_marker(text: str, markers: list[str]) -> tuple[int, str] | None:
+    """The first marker found in `text` (case-insensitive) and where, or None. A marker counts only
+    at the start of a Latin or Cyrillic word ("rag" is not in "average"); CJK has no word
+    boundaries, so there any occurrence counts."""
+    low = text.lower()
+    best: tuple[int, str] | None = None
+    for marker in markers:
+        match = re.search(r"(?<![a-zа-яё0-9])" + re.escape(marker.lower()), low)
+        if match and (best is None or match.start() < best[0]):
+            best = (match.start(), marker)
+    return best
