@@ -103,9 +103,9 @@ def validate_file(path: Path) -> str:
     if kind == "adherence":
         from lab.scoring.adherence import load_adherence_config
 
-        config = load_adherence_config(path.resolve())
-        needs = ", ".join(config.pitch_before_discovery.prerequisites)
-        return f"adherence rules v{config.version}: pitch needs {needs}"
+        rules = load_adherence_config(path.resolve())
+        needs = ", ".join(rules.pitch_before_discovery.prerequisites)
+        return f"adherence rules v{rules.version}: pitch needs {needs}"
     if kind == "flow":
         flow = load_flow(path.resolve())
         return f"flow {flow.name} with versions {', '.join(flow.versions)}"

@@ -14,10 +14,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from lab.bank import LANGUAGES, Language
+from lab.bank import LANGUAGES, Language, Strict
 from lab.paths import metrics_dir
+from lab.scoring.config import PerLanguage
 from lab.scoring.embeddings import get_embedder
 from lab.scoring.text import QUESTION_MARKS, find_marker, sentences
 from lab.yamlio import load_yaml, validate_as
@@ -26,65 +27,49 @@ NextStep = Literal["discovery_blueprint", "pilot", "demo", "follow_up_later"]
 NEXT_STEPS: tuple[NextStep, ...] = ("discovery_blueprint", "pilot", "demo", "follow_up_later")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ByLanguage(_Strict):
-    ru: list[str] = Field(min_length=1)
-    en: list[str] = Field(min_length=1)
-    zh: list[str] = Field(min_length=1)
-
-    def all(self) -> list[str]:
-        return [*self.ru, *self.en, *self.zh]
-
-    def get(self, language: Language) -> list[str]:
-        return list(getattr(self, language))
-
-
-class PitchRules(_Strict):
+class PitchRules(Strict):
     prerequisites: list[str] = Field(min_length=1, description="Question ids the customer must have been asked first.")
     product_names: list[str] = Field(min_length=1)
-    cues: ByLanguage
-    exclusions: ByLanguage
+    cues: PerLanguage
+    exclusions: PerLanguage
 
 
-class JargonRules(_Strict):
+class JargonRules(Strict):
     terms: list[str] = Field(min_length=1)
     readiness_markers: list[str] = Field(min_length=1)
 
 
-class ForbiddenRules(_Strict):
-    patterns: ByLanguage
+class ForbiddenRules(Strict):
+    patterns: PerLanguage
 
 
-class NextStepRules(_Strict):
+class NextStepRules(Strict):
     proposal_cues: list[str] = Field(min_length=1)
     steps: dict[NextStep, list[str]]
     implies_segment: dict[NextStep, list[str]]
 
 
-class OwnWordsRules(_Strict):
+class OwnWordsRules(Strict):
     pain_questions: list[str] = Field(min_length=1)
     min_shared: int = Field(ge=1)
     stem_length: int = Field(ge=3)
     min_word_length: int = Field(ge=2)
-    generic: ByLanguage
+    generic: PerLanguage
 
 
-class DerailRules(_Strict):
+class DerailRules(Strict):
     injection_markers: list[str] = Field(min_length=1)
     refusal_cues: list[str] = Field(min_length=1)
     compliance_cues: list[str] = Field(min_length=1)
 
 
-class Examples(_Strict):
+class Examples(Strict):
     margin: float = Field(ge=0, le=2)
     positive: list[str] = Field(min_length=1)
     negative: list[str] = Field(min_length=1)
 
 
-class StepExamples(_Strict):
+class StepExamples(Strict):
     margin: float = Field(ge=0, le=2)
     none: list[str] = Field(min_length=1)
     discovery_blueprint: list[str] = Field(min_length=1)
@@ -93,14 +78,14 @@ class StepExamples(_Strict):
     follow_up_later: list[str] = Field(min_length=1)
 
 
-class PrototypeRules(_Strict):
+class PrototypeRules(Strict):
     positioning: Examples
     forbidden: Examples
     injection: Examples
     next_step: StepExamples
 
 
-class AdherenceConfig(_Strict):
+class AdherenceConfig(Strict):
     version: int
     pitch_before_discovery: PitchRules
     jargon_before_readiness: JargonRules

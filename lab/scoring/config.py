@@ -23,6 +23,9 @@ class PerLanguage(_Strict):
     def all(self) -> list[str]:
         return [*self.ru, *self.en, *self.zh]
 
+    def get(self, language: str) -> list[str]:
+        return list(getattr(self, language))
+
 
 class AskedQuestionConfig(_Strict):
     interrogative_cues: PerLanguage
