@@ -27,10 +27,15 @@ class Night:
 @pytest.fixture(scope="module")
 def night(tmp_path_factory: pytest.TempPathFactory) -> Night:
     work = tmp_path_factory.mktemp("nightly")
-    home = copy_project(work)
-    # the shipped config gates on the 24-persona nightly suite; the tests gate on smoke, in seconds
+    return Night(work, smoke_night_home(work))
+
+
+def smoke_night_home(dest: Path) -> Path:
+    """A project copy whose nightly runs the smoke suite: the shipped config gates on the
+    24-persona nightly suite, the tests on smoke, in seconds."""
+    home = copy_project(dest)
     replace_in(home / "metrics" / "nightly.yaml", "scenarios/nightly.yaml", "scenarios/smoke.yaml")
-    return Night(work, home)
+    return home
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +132,7 @@ def test_an_unreachable_tracking_server_exits_2(night: Night) -> None:
 
 
 def test_a_floor_in_gates_yaml_fails_the_night(tmp_path: Path) -> None:
-    home = copy_project(tmp_path)
+    home = smoke_night_home(tmp_path)
     replace_in(home / "metrics" / "gates.yaml", "{metric: accuracy, min: 0.85}", "{metric: accuracy, min: 0.999}")
     night = Night(tmp_path, home)
     result = night.run()
