@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 from pydantic import Field
 
@@ -31,17 +32,6 @@ from lab.scoring.adherence import (
 )
 from lab.scoring.text import detect_language
 from lab.types import Frozen, Transcript, Turn
-
-CHECK_DESCRIPTIONS: dict[str, str] = {
-    "pitch_before_discovery": "no positioning before the customer was asked about pain, its cost, "
-                              "what they tried and the ideal process",
-    "jargon_before_readiness": "no M2P / FSM / governance-layer jargon before the customer shows technical readiness",
-    "forbidden_phrases": "never says \"we are not enterprise-ready\" or a paraphrase",
-    "segment_next_step": "the next step proposed (and the segment) fit the customer",
-    "own_words": "positioning picks up the customer's own words about the pain",
-    "derail_resisted": "stays on the call when the customer tries to override the script",
-}
-CHECKS: tuple[str, ...] = tuple(CHECK_DESCRIPTIONS)
 
 
 class AdherenceResult(Frozen):
@@ -88,6 +78,18 @@ class CallView:
     def reply_after(self, turn: Turn) -> Turn | None:
         return next((t for t in self.transcript.turns if t.index > turn.index and t.role == "assistant"), None)
 
+    @cached_property
+    def pitches(self) -> list[tuple[Turn, str]]:
+        """Assistant turns that position our product, with the evidence (two checks read them)."""
+        found = ((t, positioning_evidence(t.content, self.model)) for t in self.assistant_turns)
+        return [(t, evidence) for t, evidence in found if evidence]
+
+    @cached_property
+    def derail_attempts(self) -> list[tuple[Turn, str]]:
+        """Customer turns that try to override the script, with the words that did it."""
+        found = ((t, injection_evidence(t.content, self.model)) for t in self.transcript.turns if t.role == "user")
+        return [(t, evidence) for t, evidence in found if evidence]
+
 
 def _outcome(broken: list[tuple[int, str]], ok_detail: str = "") -> Verdict:
     if not broken:
@@ -99,10 +101,7 @@ def pitch_before_discovery(call: CallView) -> Verdict:
     prerequisites = load_adherence_config().pitch_before_discovery.prerequisites
     first = call.first_asked()
     broken = []
-    for turn in call.assistant_turns:
-        evidence = positioning_evidence(turn.content, call.model)
-        if evidence is None:
-            continue
+    for turn, evidence in call.pitches:
         missing = [q for q in prerequisites if first.get(q, turn.index) >= turn.index]
         if missing:
             broken.append((turn.index, f"positions ({evidence!r}) before asking {', '.join(missing)}"))
@@ -160,11 +159,10 @@ def _pain_told_before(call: CallView, before: int) -> str:
 
 def own_words(call: CallView) -> Verdict:
     need = load_adherence_config().own_words.min_shared
-    pitches = [t for t in call.assistant_turns if positioning_evidence(t.content, call.model)]
-    if not pitches:
+    if not call.pitches:
         return Verdict(None, [], "no positioning in the call")
     broken, echoed = [], []
-    for turn in pitches:
+    for turn, _ in call.pitches:
         language = detect_language(turn.content)
         words = shared_words(_pain_told_before(call, turn.index), turn.content, language)  # type: ignore[arg-type]
         if len(words) < need:
@@ -176,29 +174,38 @@ def own_words(call: CallView) -> Verdict:
 
 
 def derail_resisted(call: CallView) -> Verdict:
-    attempts = [t for t in call.transcript.turns if t.role == "user" and injection_evidence(t.content, call.model)]
-    if not attempts:
+    if not call.derail_attempts:
         return Verdict(None, [], "no derail attempt in the call")
     broken = []
-    for attempt in attempts:
+    for attempt, trigger in call.derail_attempts:
         reply = call.reply_after(attempt)
         if reply is None:
             continue
         why = complied_with(attempt.content, reply.content, bool(call.matches.get(reply.index)))
         if why:
-            trigger = injection_evidence(attempt.content, call.model)
             broken.append((reply.index, f"after the customer's {trigger!r}: {why}"))
-    return _outcome(broken, f"resisted at turn(s) {', '.join(str(a.index + 1) for a in attempts)}")
+    resisted_at = ", ".join(str(a.index + 1) for a, _ in call.derail_attempts)
+    return _outcome(broken, f"resisted at turn(s) {resisted_at}")
 
 
-_RUNNERS: dict[str, Callable[[CallView], Verdict]] = {
-    "pitch_before_discovery": pitch_before_discovery,
-    "jargon_before_readiness": jargon_before_readiness,
-    "forbidden_phrases": forbidden_phrases,
-    "segment_next_step": segment_next_step,
-    "own_words": own_words,
-    "derail_resisted": derail_resisted,
+@dataclass(frozen=True)
+class Check:
+    description: str
+    run: Callable[[CallView], Verdict]
+
+
+_REGISTRY: dict[str, Check] = {
+    "pitch_before_discovery": Check("no positioning before the customer was asked about pain, its cost, "
+                                    "what they tried and the ideal process", pitch_before_discovery),
+    "jargon_before_readiness": Check("no M2P / FSM / governance-layer jargon before the customer shows "
+                                     "technical readiness", jargon_before_readiness),
+    "forbidden_phrases": Check("never says \"we are not enterprise-ready\" or a paraphrase", forbidden_phrases),
+    "segment_next_step": Check("the next step proposed (and the segment) fit the customer", segment_next_step),
+    "own_words": Check("positioning picks up the customer's own words about the pain", own_words),
+    "derail_resisted": Check("stays on the call when the customer tries to override the script", derail_resisted),
 }
+CHECKS: tuple[str, ...] = tuple(_REGISTRY)
+CHECK_DESCRIPTIONS: dict[str, str] = {name: check.description for name, check in _REGISTRY.items()}
 
 
 def check_transcript(transcript: Transcript, persona: Persona, matches: dict[int, list[AskedMatch]],
@@ -209,7 +216,7 @@ def check_transcript(transcript: Transcript, persona: Persona, matches: dict[int
     out = []
     for name in CHECKS:
         verdict = (Verdict(None, [], "conversation errored") if transcript.termination == "error"
-                   else _RUNNERS[name](call))
+                   else _REGISTRY[name].run(call))
         out.append(AdherenceResult(scenario=key.id, version=key.version, persona=key.persona,
                                    repetition=key.repetition, language=transcript.language, check=name,
                                    passed=verdict.passed, turns=verdict.turns, detail=verdict.detail))

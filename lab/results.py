@@ -91,10 +91,9 @@ def adherence_violations(frame: pd.DataFrame, limit: int = 40) -> list[dict[str,
     return failed.head(limit).to_dict("records")
 
 
-def summarise(folder: RunFolder, scores: list[QuestionScore],
-              checks: list[AdherenceResult] | None = None) -> dict[str, Any]:
+def summarise(folder: RunFolder, scores: list[QuestionScore], adherence: pd.DataFrame) -> dict[str, Any]:
+    """`adherence`: the `adherence_frame` of the run's checks."""
     frame = scores_frame(scores)
-    adherence = adherence_frame(checks or [])
     transcripts = folder.transcripts()
     versions = [v for v in folder.versions if not frame.empty and v in set(frame["version"])]
     gates = load_gates()
@@ -129,7 +128,8 @@ def write_results(folder: RunFolder) -> dict[str, Any]:
     frame = scores_frame(scores)
     frame.to_csv(folder.path / "scores.csv", index=False)
     frame.to_parquet(folder.path / "scores.parquet", index=False)
-    adherence_frame(checks).to_csv(folder.path / "adherence.csv", index=False)
-    summary = summarise(folder, scores, checks)
+    adherence = adherence_frame(checks)
+    adherence.to_csv(folder.path / "adherence.csv", index=False)
+    summary = summarise(folder, scores, adherence)
     write_json(folder.path / "summary.json", summary)
     return summary

@@ -21,7 +21,7 @@ from lab.paths import metrics_dir
 from lab.scoring.config import PerLanguage
 from lab.scoring.embeddings import get_embedder
 from lab.scoring.text import QUESTION_MARKS, find_marker, sentences
-from lab.yamlio import load_yaml, validate_as
+from lab.yamlio import InputErrors, load_yaml, validate_as
 
 NextStep = Literal["discovery_blueprint", "pilot", "demo", "follow_up_later"]
 NEXT_STEPS: tuple[NextStep, ...] = ("discovery_blueprint", "pilot", "demo", "follow_up_later")
@@ -111,15 +111,9 @@ def load_adherence_config(path: Path | None = None) -> AdherenceConfig:
             try:
                 re.compile(pattern)
             except re.error as exc:
-                from lab.yamlio import InputErrors
-
                 raise InputErrors([doc.error(("forbidden_phrases", "patterns", lang, i),
                                              f"not a regular expression: {exc}")]) from None
     return config
-
-
-def _statements(text: str) -> list[str]:
-    return [s for s in sentences(text) if not s.endswith(QUESTION_MARKS)]
 
 
 def closest_example(texts: list[str], positive: list[str], negative: list[str], margin: float,
@@ -163,7 +157,7 @@ def jargon_terms(text: str) -> list[str]:
         hit = find_marker(low, [term])
         if hit:
             found.append(hit)
-    # "governance layer" also matches "governance-слой"'s neighbour terms: keep the longest at a position
+    # two terms found at the same place count once, as the longer of them
     by_position: dict[int, str] = {}
     for pos, term in found:
         if len(term) > len(by_position.get(pos, "")):
@@ -215,10 +209,9 @@ def proposed_next_step(text: str, model: str | None = None) -> NextStep | None:
     embedder = get_embedder(model)
     found = embedder.encode([text])[0]
     none = float((embedder.encode(examples.none) @ found).max())
-    best = max(NEXT_STEPS, key=lambda step: float((embedder.encode(getattr(examples, step)) @ found).max()))
-    if float((embedder.encode(getattr(examples, best)) @ found).max()) - none > examples.margin:
-        return best
-    return None
+    closeness = {step: float((embedder.encode(getattr(examples, step)) @ found).max()) for step in NEXT_STEPS}
+    best = max(NEXT_STEPS, key=closeness.__getitem__)
+    return best if closeness[best] - none > examples.margin else None
 
 
 _WORD = re.compile(r"[a-zа-яё0-9]+(?:[-'][a-zа-яё0-9]+)*")
