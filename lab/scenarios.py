@@ -135,6 +135,9 @@ EARLY_TURN = 4
 class AssistantSpec(Strict):
     kind: Literal["builtin"] = "builtin"
     flow: str = Field("playbook", description="Name of a flow file under prompts/ (without .yaml).")
+    role: str | None = Field(None, description="What the assistant is meant to be, in a sentence or two; LLM "
+                             "judges such as deepeval's role adherence hold its replies against it. Default: "
+                             "the playbook's discovery assistant.")
 
 
 class Suite(Strict):
