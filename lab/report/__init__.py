@@ -87,7 +87,12 @@ def build_context(folder: RunFolder, summary: dict[str, Any], worst: int = 10) -
         })
     in_appendix = {a["scenario"] for a in appendix}
     rates = summary.get("adherence", {})
+    judge = summary.get("judge") or {}
+    judged_metrics = sorted({m for scores in judge.get("scores", {}).values() for m in scores})
     return {
+        "judged": {**judge, "rows": [{"metric": m, "cells": [number(judge["scores"].get(v, {}).get(m), ".2f")
+                                                         for v in versions]} for m in judged_metrics]}
+        if judge else None,
         "adherence": [{"check": check, "description": CHECK_DESCRIPTIONS[check],
                        "cells": ["n/a" if (rate := rates.get(v, {}).get(check)) is None else _pct(rate)
                                  for v in versions]} for check in CHECKS],
