@@ -174,6 +174,12 @@ class _LabMetric(BaseConversationalMetric):
         return self.label
 
 
+def _share(total: int, misses: list[str], good_text: str, miss_label: str, sep: str) -> tuple[float, str]:
+    """Score and reason of a per-question metric: the share that went right, and each miss."""
+    good = total - len(misses)
+    return good / total, f"{good}/{total} {good_text}" + (f"; {miss_label}: {sep.join(misses)}" if misses else "")
+
+
 class _PerQuestion(_LabMetric):
     kind = ""
 
@@ -203,9 +209,7 @@ class Completeness(_PerQuestion):
             return None, "no required questions"
         missing = [f"{r.question_id} ({f'asked at turn {r.asked_turn}, not answered' if r.asked else 'never asked'})"
                    for r in rows if not r.complete]
-        done = len(rows) - len(missing)
-        reason = f"{done}/{len(rows)} asked and answered"
-        return done / len(rows), reason + (f"; missing: {', '.join(missing)}" if missing else "")
+        return _share(len(rows), missing, "asked and answered", "missing", ", ")
 
 
 class Accuracy(_PerQuestion):
@@ -220,9 +224,7 @@ class Accuracy(_PerQuestion):
             return None, "no question was answered, so nothing to check against the ground truth"
         wrong = [f"{r.question_id} (captured {r.captured!r}, p={r.capture_probability}: {r.reasons})"
                  for r in rows if not r.faithful]
-        good = len(rows) - len(wrong)
-        reason = f"{good}/{len(rows)} captured faithfully"
-        return good / len(rows), reason + (f"; unfaithful: {'; '.join(wrong)}" if wrong else "")
+        return _share(len(rows), wrong, "captured faithfully", "unfaithful", "; ")
 
 
 class Adherence(_LabMetric):
