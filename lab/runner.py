@@ -7,19 +7,27 @@ after a crash finds the same folder and runs only the conversations that had not
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import inspect
+import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from lab.assistants import Assistant
 from lab.assistants.flow import Flow, PlaybookFlowAssistant, check_versions, flow_path, load_flow
+from lab.assistants.openai_chat import OpenAIChatAssistant
+from lab.assistants.python_callable import PythonCallableAssistant, TargetNotFound, load_target, target_sha256
+from lab.assistants.resilience import CircuitBreaker
 from lab.bank import load_bank, load_gates
-from lab.orchestrator import run_conversation
+from lab.orchestrator import converse as converse_one
 from lab.paths import metrics_dir
 from lab.personas.offline import OfflinePersona
+from lab.prompts import load_registered_prompt
 from lab.records import (
     TranscriptLog,
     command_line,
@@ -30,7 +38,16 @@ from lab.records import (
     sha256_json,
     write_json,
 )
-from lab.scenarios import LoadedSuite, load_suite, sha256_file
+from lab.scenarios import (
+    AssistantSpec,
+    BuiltinAssistantSpec,
+    LoadedSuite,
+    OpenAIAssistantSpec,
+    PythonAssistantSpec,
+    load_assistant_file,
+    load_suite,
+    sha256_file,
+)
 from lab.scoring.calibration import CalibrationMissing, calibration_path, load_calibration
 from lab.scoring.config import load_scorer_config
 from lab.scoring.embeddings import configured_model_name, get_embedder
@@ -40,18 +57,44 @@ from lab.yamlio import InputError, InputErrors, display_path
 ProgressCallback = Callable[[str, int, int], None]
 
 
+@dataclass(frozen=True)
+class PromptVersion:
+    """The text a version runs with and where it came from (flow file or prompt registry)."""
+
+    text: str
+    sha256: str
+    description: str
+    uri: str | None = None
+
+
+@dataclass
+class Session:
+    """What the conversations of one run share while it runs: the API client and circuit breaker."""
+
+    client: Any = None
+    breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
+    function: Callable[..., Any] | None = None
+
+
 @dataclass
 class RunPlan:
     loaded: LoadedSuite
-    flow: Flow
-    flow_file: Path
+    flow: Flow | None
+    flow_file: Path | None
     versions: list[str]
     embedding_model: str
     runs_root: Path
+    prompts: dict[str, PromptVersion] = field(default_factory=dict)
+    assistant_id: str = ""
+    session: Session | None = None
 
     @property
     def suite(self):  # type: ignore[no-untyped-def]
         return self.loaded.suite
+
+    @property
+    def assistant(self) -> AssistantSpec:
+        return self.loaded.suite.assistant  # type: ignore[no-any-return]
 
     @cached_property
     def config(self) -> dict[str, Any]:
@@ -59,8 +102,9 @@ class RunPlan:
         it hashes every input file and the Lab's source."""
         return {
             "suite": self.loaded.file_hashes,
-            "flow": self.flow.name,
-            "prompts": {v: self.flow.prompt_sha256(v) for v in self.versions},
+            "flow": self.assistant_id,
+            "assistant": self.assistant.model_dump(mode="json"),
+            "prompts": {v: self.prompts[v].sha256 for v in self.versions},
             "versions": self.versions,
             "embedding_model": self.embedding_model,
             "bank": sha256_file(metrics_dir() / "questions.yaml"),
@@ -105,32 +149,71 @@ def scenario_seed(suite_seed: int, persona: str, repetition: int) -> int:
 
 
 def plan_run(suite_path: Path, versions: list[str] | None, embedding_model: str | None = None,
-             runs_root: Path = Path("runs")) -> RunPlan:
-    """Validate every input a run needs; raises `InputErrors` before anything is written."""
+             runs_root: Path = Path("runs"), assistant_file: Path | None = None,
+             tracking_uri: str | None = None) -> RunPlan:
+    """Validate every input a run needs; raises `InputErrors` before anything is written.
+    `assistant_file` replaces the suite's assistant (`--assistant`); `tracking_uri` is where the
+    prompt registry of an OpenAI-compatible assistant lives."""
     load_bank()
     load_gates()
     load_scorer_config()
     loaded = load_suite(suite_path)
-    ffile = flow_path(loaded.suite.assistant.flow)
-    if not ffile.is_file():
-        raise InputErrors([InputError(display_path(suite_path), None, "assistant.flow",
-                                      f"no flow file {display_path(ffile)}")])
-    flow = load_flow(ffile)
-    chosen = list(versions) if versions else list(flow.versions)
-    check_versions(flow, chosen, ffile)
-    if len(set(chosen)) != len(chosen):
+    if assistant_file is not None:
+        loaded = loaded.with_assistant(load_assistant_file(assistant_file))
+    if versions and len(set(versions)) != len(versions):
         raise InputErrors([InputError("command line", None, "--prompt-version",
                                       "a prompt version is listed twice")])
+    spec = loaded.suite.assistant
+    source = display_path(assistant_file or suite_path)
+    flow: Flow | None = None
+    ffile: Path | None = None
+    if isinstance(spec, BuiltinAssistantSpec):
+        ffile = flow_path(spec.flow)
+        if not ffile.is_file():
+            raise InputErrors([InputError(source, None, "assistant.flow", f"no flow file {display_path(ffile)}")])
+        flow = load_flow(ffile)
+        chosen = list(versions) if versions else list(flow.versions)
+        check_versions(flow, chosen, ffile)
+        prompts = {v: PromptVersion(flow.prompt_text(v), flow.prompt_sha256(v), flow.versions[v].description)
+                   for v in chosen}
+        assistant_id = flow.name
+    elif isinstance(spec, PythonAssistantSpec):
+        if versions:
+            raise InputErrors([InputError("command line", None, "--prompt-version",
+                                          "a Python assistant has no prompt versions")])
+        try:
+            function = load_target(spec.target, [suite_path.resolve().parent.parent, Path.cwd()])
+        except TargetNotFound as exc:
+            raise InputErrors([InputError(source, None, "assistant.target", str(exc))]) from None
+        chosen = ["current"]
+        prompts = {"current": PromptVersion(spec.target, target_sha256(function), f"python:{spec.target}")}
+        assistant_id = f"python:{spec.target}"
+    else:
+        chosen = list(versions) if versions else list(spec.versions)
+        prompts = {}
+        for ref in chosen:
+            try:
+                text, uri, description = load_registered_prompt(spec.prompt, ref, tracking_uri)
+            except LookupError as exc:
+                raise InputErrors([InputError("command line" if versions else source, None,
+                                              "--prompt-version" if versions else "assistant.versions",
+                                              str(exc))]) from None
+            prompts[ref] = PromptVersion(text, hashlib.sha256(text.encode()).hexdigest(), description, uri)
+        assistant_id = f"openai:{spec.model}"
     model = embedding_model or configured_model_name()
     try:
         load_calibration(model)  # loads the model: last, after the cheap checks
     except CalibrationMissing as exc:
         raise InputErrors([InputError("command line", None, "--embedding-model", str(exc))]) from None
-    return RunPlan(loaded, flow, ffile, chosen, model, runs_root)
+    return RunPlan(loaded, flow, ffile, chosen, model, runs_root, prompts, assistant_id)
 
 
 def _manifest(plan: RunPlan) -> dict[str, Any]:
     root = plan.loaded.path.parent
+    spec = plan.assistant
+    assistant: dict[str, Any] = {"kind": spec.kind, "flow": plan.assistant_id, **spec.model_dump(mode="json")}
+    if plan.flow_file is not None:
+        assistant.update(flow_file=display_path(plan.flow_file), flow_file_sha256=sha256_file(plan.flow_file))
     return {
         "run_id": plan.run_id,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -141,11 +224,9 @@ def _manifest(plan: RunPlan) -> dict[str, Any]:
                   "repetitions": plan.suite.repetitions, "max_turns": plan.suite.max_turns,
                   "required_questions": plan.suite.required_questions,
                   "files_sha256": plan.loaded.file_hashes, "root": display_path(root)},
-        "assistant": {"kind": plan.suite.assistant.kind, "flow": plan.flow.name,
-                      "flow_file": display_path(plan.flow_file),
-                      "flow_file_sha256": sha256_file(plan.flow_file)},
-        "prompt_versions": {v: {"sha256": plan.flow.prompt_sha256(v),
-                                "description": plan.flow.versions[v].description}
+        "assistant": assistant,
+        "prompt_versions": {v: {"sha256": plan.prompts[v].sha256, "description": plan.prompts[v].description,
+                                **({"uri": plan.prompts[v].uri} if plan.prompts[v].uri else {})}
                             for v in plan.versions},
         "code_sha256": plan.config["code"],
         "metrics_files_sha256": {name: sha256_file(metrics_dir() / name)
@@ -161,17 +242,49 @@ def _manifest(plan: RunPlan) -> dict[str, Any]:
     }
 
 
-def run_scenario(plan: RunPlan, key: ScenarioKey) -> Transcript:
+def _open_session(plan: RunPlan) -> Session:
+    spec = plan.assistant
+    session = Session()
+    if isinstance(spec, OpenAIAssistantSpec):
+        from openai import AsyncOpenAI
+
+        # retries are ours (backoff, jitter, circuit breaker); the key is read now and kept in memory only
+        session.client = AsyncOpenAI(base_url=spec.base_url, api_key=os.environ.get(spec.api_key_env) or "no-key",
+                                     max_retries=0, timeout=spec.retry.timeout_s)
+        session.breaker = CircuitBreaker(spec.retry.breaker_failures)
+    elif isinstance(spec, PythonAssistantSpec):
+        session.function = load_target(spec.target, [plan.loaded.path.resolve().parent.parent, Path.cwd()])
+    return session
+
+
+def build_assistant(plan: RunPlan, key: ScenarioKey) -> Assistant:
+    spec = plan.assistant
+    session = plan.session or Session()
+    if isinstance(spec, BuiltinAssistantSpec):
+        assert plan.flow is not None
+        return PlaybookFlowAssistant(plan.flow, key.version, key.seed)
+    handoff = spec.handoff.request if spec.handoff.enabled else None
+    if isinstance(spec, PythonAssistantSpec):
+        assert session.function is not None
+        return PythonCallableAssistant(spec.target, session.function, key.version, handoff)
+    return OpenAIChatAssistant(session.client, spec.model, plan.prompts[key.version].text, key.version,
+                               spec.temperature, spec.max_tokens, spec.retry.policy(), session.breaker, handoff)
+
+
+async def run_scenario(plan: RunPlan, key: ScenarioKey) -> Transcript:
     persona = plan.loaded.personas[key.persona]
-    simulator = OfflinePersona(persona, plan.loaded.phrasebooks, key.seed,
-                               plan.embedding_model)
-    assistant = PlaybookFlowAssistant(plan.flow, key.version, key.seed)
-    return run_conversation(key, simulator, assistant, plan.suite.max_turns, persona.language)
+    simulator = OfflinePersona(persona, plan.loaded.phrasebooks, key.seed, plan.embedding_model)
+    handoff = None if isinstance(plan.assistant, BuiltinAssistantSpec) else plan.suite.required_questions
+    return await converse_one(key, simulator, build_assistant(plan, key), plan.suite.max_turns,
+                              persona.language, handoff)
 
 
 def converse(plan: RunPlan, progress: ProgressCallback | None = None,
-             scenario_runner: Callable[[RunPlan, ScenarioKey], Transcript] = run_scenario) -> Path:
-    """Run every conversation not yet in the run folder. Returns the run folder."""
+             scenario_runner: Callable[[RunPlan, ScenarioKey], Any] = run_scenario,
+             concurrency: int = 1) -> Path:
+    """Run every conversation not yet in the run folder, `concurrency` at a time; each is appended
+    to transcripts.jsonl as it finishes. Returns the run folder. Raises `EndpointDown` when the
+    assistant's endpoint is down: what finished is kept, and the same command resumes."""
     run_dir = plan.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     manifest_path = run_dir / "manifest.json"
@@ -189,19 +302,43 @@ def converse(plan: RunPlan, progress: ProgressCallback | None = None,
     log = TranscriptLog(run_dir / "transcripts.jsonl")
     done = log.done_ids()
     keys = plan.scenario_keys()
-    finished = sum(k.id in done for k in keys)
+    todo = [k for k in keys if k.id not in done]
+    finished = len(keys) - len(todo)
     if progress:
         progress("conversations", finished, len(keys))
-    for key in keys:
-        if key.id in done:
-            continue
-        transcript = scenario_runner(plan, key)
+
+    def record(transcript: Transcript) -> None:
+        nonlocal finished
         if transcript.error:
             errors = run_dir / "errors"
             errors.mkdir(exist_ok=True)
-            (errors / f"{safe_filename(key.id)}.txt").write_text(transcript.error, encoding="utf-8")
+            (errors / f"{safe_filename(transcript.key.id)}.txt").write_text(transcript.error, encoding="utf-8")
         log.append(transcript)
         finished += 1
         if progress:
             progress("conversations", finished, len(keys))
+
+    async def run_all() -> None:
+        plan.session = _open_session(plan)
+        gate = asyncio.Semaphore(max(1, concurrency))
+
+        async def one(key: ScenarioKey) -> None:
+            async with gate:
+                result = scenario_runner(plan, key)
+                record(await result if inspect.isawaitable(result) else result)  # saved before the next starts
+
+        tasks = [asyncio.create_task(one(key)) for key in todo]
+        try:
+            for next_done in asyncio.as_completed(tasks):
+                await next_done  # the first failure (an endpoint that is down) stops the others
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if plan.session.client is not None:
+                await plan.session.client.close()
+            plan.session = None
+
+    if todo:
+        asyncio.run(run_all())
     return run_dir

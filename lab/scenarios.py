@@ -11,10 +11,12 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from lab.assistants.handoff import DEFAULT_HANDOFF_REQUEST
+from lab.assistants.resilience import RetryPolicy
 from lab.bank import Language, QuestionBank, load_bank, unknown_name_message
 from lab.yamlio import InputError, InputErrors, LocatedYaml, load_yaml, pydantic_errors
 
@@ -132,12 +134,66 @@ EARLY_TURN = 4
 """An off-script price or technical question by the persona's 4th turn counts as "early"."""
 
 
-class AssistantSpec(Strict):
+ROLE_FIELD = Field(None, description="What the assistant is meant to be, in a sentence or two; LLM judges such "
+                   "as deepeval's role adherence hold its replies against it. Default: the playbook's "
+                   "discovery assistant.")
+
+
+class HandoffSpec(Strict):
+    """For assistants that return no structured captures: what to ask once the call is over."""
+
+    enabled: bool = True
+    request: str = Field(DEFAULT_HANDOFF_REQUEST, description="Jinja2 text; `keys` are the required ids.")
+
+
+class RetrySpec(Strict):
+    timeout_s: float = Field(30.0, gt=0, description="Per call.")
+    max_retries: int = Field(3, ge=0, le=20, description="Retries on timeouts, connection errors, 429 and 5xx.")
+    backoff_s: float = Field(0.5, ge=0, description="First backoff ceiling; doubles per retry, full jitter.")
+    max_backoff_s: float = Field(8.0, ge=0)
+    breaker_failures: int = Field(5, ge=1, description="Failed calls in a row (after retries) that stop the run.")
+
+    def policy(self) -> RetryPolicy:
+        return RetryPolicy(self.timeout_s, self.max_retries, self.backoff_s, self.max_backoff_s)
+
+
+class BuiltinAssistantSpec(Strict):
+    """The reference playbook flow shipped with the Lab (prompt versions in prompts/<flow>.yaml)."""
+
     kind: Literal["builtin"] = "builtin"
     flow: str = Field("playbook", description="Name of a flow file under prompts/ (without .yaml).")
-    role: str | None = Field(None, description="What the assistant is meant to be, in a sentence or two; LLM "
-                             "judges such as deepeval's role adherence hold its replies against it. Default: "
-                             "the playbook's discovery assistant.")
+    role: str | None = ROLE_FIELD
+
+
+class PythonAssistantSpec(Strict):
+    """A function in the user's code: `module:function`, sync or async, taking the messages as a
+    list of {"role", "content"} and returning a string or {"reply": ..., "captured": {...}}."""
+
+    kind: Literal["python"]
+    target: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", description="module:function")
+    role: str | None = ROLE_FIELD
+    handoff: HandoffSpec = HandoffSpec()
+
+
+class OpenAIAssistantSpec(Strict):
+    """A model behind an OpenAI-compatible chat API; its system prompt is a prompt-registry version."""
+
+    kind: Literal["openai"]
+    base_url: str = Field(pattern=r"^https?://", description="e.g. https://api.openai.com/v1")
+    model: str = Field(min_length=1)
+    prompt: str = Field(min_length=1, description="MLflow prompt-registry name of the system prompt.")
+    versions: list[str] = Field(["latest"], min_length=1,
+                                description="Registered versions (numbers) or aliases run by default.")
+    api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable that holds the API key.")
+    temperature: float = Field(0.0, ge=0, le=2)
+    max_tokens: int = Field(512, ge=1)
+    role: str | None = ROLE_FIELD
+    handoff: HandoffSpec = HandoffSpec()
+    retry: RetrySpec = RetrySpec()
+
+
+AssistantSpec = Annotated[BuiltinAssistantSpec | PythonAssistantSpec | OpenAIAssistantSpec,
+                          Field(discriminator="kind")]
 
 
 class Suite(Strict):
@@ -145,7 +201,7 @@ class Suite(Strict):
     version: int = Field(ge=1)
     description: str = ""
     changelog: list[str] = Field(default_factory=list)
-    assistant: AssistantSpec = AssistantSpec()
+    assistant: AssistantSpec = BuiltinAssistantSpec()
     required_questions: list[str] = Field(min_length=1)
     max_turns: int = Field(ge=2, le=200, description="Most assistant turns in one conversation.")
     repetitions: int = Field(1, ge=1, le=100)
@@ -205,6 +261,28 @@ class LoadedSuite:
 
     def fingerprint(self) -> str:
         return hashlib.sha256(json.dumps(self.file_hashes, sort_keys=True).encode()).hexdigest()
+
+    def with_assistant(self, assistant: tuple[Path, Any]) -> LoadedSuite:
+        """The suite run against another assistant (`--assistant FILE`); the file joins the hashes."""
+        path, spec = assistant
+        hashes = {**self.file_hashes, f"assistant:{path.name}": sha256_file(path)}
+        return LoadedSuite(self.path, self.suite.model_copy(update={"assistant": spec}), self.personas,
+                           self.phrasebooks, hashes)
+
+
+class AssistantFile(Strict):
+    """A file given to `--assistant`: the same `assistant:` mapping a suite holds."""
+
+    assistant: AssistantSpec
+
+
+def load_assistant_file(path: Path) -> tuple[Path, Any]:
+    doc = load_yaml(Path(path))
+    errors: list[InputError] = []
+    loaded: AssistantFile | None = _validated(AssistantFile, doc, errors)
+    if loaded is None:
+        raise InputErrors(errors)
+    return Path(path), loaded.assistant
 
 
 def _validated(model: type[Strict], doc: LocatedYaml, errors: list[InputError]) -> Any:

@@ -17,11 +17,12 @@ import pandas as pd
 
 from lab.assistants.flow import Flow
 from lab.kpis import version_kpis
+from lab.paths import DEFAULT_TRACKING_URI
 from lab.records import read_json, sha256_json, write_json
 from lab.results import RunFolder
 
-DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 STATE_FILE = "mlflow.json"
+__all__ = ["DEFAULT_TRACKING_URI", "log_judge", "log_run", "log_scorer_report", "register_prompt_version"]
 
 
 def prompt_name(flow: Flow) -> str:
@@ -59,7 +60,7 @@ def _metrics(values: dict[str, float | None]) -> dict[str, float]:
     return {k: float(v) for k, v in values.items() if v is not None}
 
 
-def log_run(folder: RunFolder, summary: dict[str, Any], flow: Flow, tracking_uri: str) -> dict[str, Any]:
+def log_run(folder: RunFolder, summary: dict[str, Any], flow: Flow | None, tracking_uri: str) -> dict[str, Any]:
     """Log the run once per tracking URI; LLM-judged verdicts added later go onto the same runs."""
     state_path = folder.path / STATE_FILE
     state: dict[str, Any] = read_json(state_path) if state_path.exists() else {}
@@ -69,7 +70,7 @@ def log_run(folder: RunFolder, summary: dict[str, Any], flow: Flow, tracking_uri
     return state
 
 
-def _log_versions(folder: RunFolder, summary: dict[str, Any], flow: Flow, tracking_uri: str,
+def _log_versions(folder: RunFolder, summary: dict[str, Any], flow: Flow | None, tracking_uri: str,
                   state: dict[str, Any]) -> dict[str, Any]:
     import mlflow
     from mlflow import MlflowClient
@@ -91,11 +92,13 @@ def _log_versions(folder: RunFolder, summary: dict[str, Any], flow: Flow, tracki
     checks = folder.adherence()
     transcripts = folder.transcripts()
     for version in summary["versions"]:
-        prompt_uri = register_prompt_version(flow, version)
+        # the built-in flow registers its versions; an OpenAI-compatible assistant's came from the registry
+        prompt_uri = (register_prompt_version(flow, version) if flow is not None
+                      else manifest["prompt_versions"][version].get("uri"))
         state["prompts"][version] = prompt_uri
         params = {
             "suite": folder.suite.name, "suite_version": folder.suite.version,
-            "prompt_version": version, "prompt_uri": prompt_uri,
+            "prompt_version": version, "prompt_uri": prompt_uri or "none",
             "prompt_sha256": manifest["prompt_versions"][version]["sha256"],
             "seed": folder.suite.seed, "repetitions": folder.suite.repetitions,
             "max_turns": folder.suite.max_turns, "embedding_model": manifest["embedding_model"]["id"],
@@ -112,7 +115,8 @@ def _log_versions(folder: RunFolder, summary: dict[str, Any], flow: Flow, tracki
             mlflow.log_metrics(_metrics(summary["kpis"][version]))
             mlflow.log_metrics(_metrics({f"adherence.{check}": rate
                                          for check, rate in summary.get("adherence", {}).get(version, {}).items()}))
-            client.link_prompt_version_to_run(parent.info.run_id, prompt_uri)
+            if prompt_uri:
+                client.link_prompt_version_to_run(parent.info.run_id, prompt_uri)
             mine = scores[scores["version"] == version]
             for scenario, rows in mine.groupby("scenario", sort=False):
                 first = rows.iloc[0]

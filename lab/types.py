@@ -33,6 +33,15 @@ class Conversation(Frozen):
         return next((m.content for m in reversed(self.messages) if m.role == "user"), "")
 
 
+class Usage(Frozen):
+    """What one call to a model cost in tokens, as its API reported it."""
+
+    model: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    attempts: int = Field(1, description="Calls made, retries included.")
+
+
 class Reply(Frozen):
     """An assistant's reply. `captured` is its structured hand-off so far (question id → value)."""
 
@@ -41,6 +50,7 @@ class Reply(Frozen):
     stage: str | None = None
     segment: str | None = Field(None, description="The customer segment the assistant settled on, if it says.")
     done: bool = False
+    usage: Usage | None = None
 
 
 class PersonaReply(Frozen):
@@ -48,6 +58,25 @@ class PersonaReply(Frozen):
     disclosed: list[str] = Field(default_factory=list, description="Question ids whose fact was given.")
     evaded: list[str] = Field(default_factory=list)
     end: bool = False
+    usage: Usage | None = None
+    flags: list[str] = Field(default_factory=list, description="What the persona guard found wrong.")
+
+
+CallRole = Literal["assistant", "persona", "handoff", "judge"]
+
+
+class Call(Frozen):
+    """One exchange with a side of the conversation, for latency, token and cost accounting."""
+
+    role: CallRole
+    turn: int | None
+    latency_s: float
+    ok: bool = True
+    error: str | None = None
+    model: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    attempts: int = 1
 
 
 class Turn(Frozen):
@@ -60,6 +89,7 @@ class Turn(Frozen):
     captured: dict[str, str] | None = None
     disclosed: list[str] = Field(default_factory=list)
     evaded: list[str] = Field(default_factory=list)
+    flags: list[str] = Field(default_factory=list, description="Persona-guard findings on this turn.")
 
 
 class ScenarioKey(Frozen):
@@ -81,10 +111,12 @@ class Transcript(Frozen):
     turns: list[Turn]
     termination: Termination
     handoff: dict[str, str] = Field(default_factory=dict)
+    handoff_error: str | None = Field(None, description="Why the end-of-call hand-off gave nothing usable.")
     segment: str | None = None
     error: str | None = None
     started_at: str
     duration_s: float
+    calls: list[Call] = Field(default_factory=list)
 
     def to_conversation(self) -> Conversation:
         return Conversation(messages=[Message(role=t.role, content=t.content) for t in self.turns])

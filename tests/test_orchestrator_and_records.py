@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from lab.orchestrator import converse as converse_one
 from lab.orchestrator import run_conversation
 from lab.records import TranscriptLog
 from lab.results import RunFolder, write_results
@@ -91,8 +92,8 @@ def test_a_raising_assistant_is_recorded_and_the_run_goes_on(tmp_path: Path) -> 
                         raise ConnectionError("assistant endpoint reset the connection")
                     return super().respond(conversation)
 
-            return run_conversation(key, OfflinePersona(persona, p.loaded.phrasebooks, key.seed),
-                                    Breaks(p.flow, key.version, key.seed), p.suite.max_turns, "en")
+            return converse_one(key, OfflinePersona(persona, p.loaded.phrasebooks, key.seed),
+                                Breaks(p.flow, key.version, key.seed), p.suite.max_turns, "en")
         return run_scenario(p, key)
 
     run_dir = converse(plan, scenario_runner=flaky)
