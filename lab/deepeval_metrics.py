@@ -10,6 +10,7 @@ failure is the score in the run's report.
 from __future__ import annotations
 
 import json
+from abc import abstractmethod
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -143,8 +144,9 @@ class _LabMetric(BaseConversationalMetric):
     def _question_ids(self) -> tuple[str, ...]:
         return ()
 
+    @abstractmethod
     def _judge(self, evidence: Evidence) -> tuple[float | None, str]:
-        raise NotImplementedError
+        """(score, reason) from the Lab's evidence; a None score means the metric does not apply."""
 
     def measure(self, test_case: ConversationalTestCase, *args: Any,  # type: ignore[override]
                 **kwargs: Any) -> float | None:

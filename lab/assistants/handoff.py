@@ -4,6 +4,7 @@ learned as JSON with the suite's question ids, and read the answer strictly."""
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 
 import jinja2
@@ -49,13 +50,13 @@ async def ask_for_handoff(respond: Callable[[Conversation], Awaitable[Reply]], c
     return HandoffResult(captured=parsed.captured, error=parsed.error, usage=reply.usage)
 
 
-class AsksForHandoff:
-    """Mixin for adapters whose assistant replies in text only: `handoff` goes through `respond`."""
+class AsksForHandoff(ABC):
+    """Base for adapters whose assistant replies in text only: `handoff` goes through `respond`."""
 
     handoff_request: str | None
 
-    async def respond(self, conversation: Conversation) -> Reply:
-        raise NotImplementedError
+    @abstractmethod
+    async def respond(self, conversation: Conversation) -> Reply: ...
 
     async def handoff(self, conversation: Conversation, question_ids: list[str]) -> HandoffResult:
         if self.handoff_request is None:
