@@ -73,7 +73,6 @@ class Session:
 
     client: Any = None
     breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
-    function: Callable[..., Any] | None = None
 
 
 @dataclass
@@ -86,6 +85,7 @@ class RunPlan:
     runs_root: Path
     prompts: dict[str, PromptVersion] = field(default_factory=dict)
     assistant_id: str = ""
+    function: Callable[..., Any] | None = None  # a Python assistant, imported once while planning
     session: Session | None = None
 
     @property
@@ -167,6 +167,7 @@ def plan_run(suite_path: Path, versions: list[str] | None, embedding_model: str 
     source = display_path(assistant_file or suite_path)
     flow: Flow | None = None
     ffile: Path | None = None
+    function: Callable[..., Any] | None = None
     if isinstance(spec, BuiltinAssistantSpec):
         ffile = flow_path(spec.flow)
         if not ffile.is_file():
@@ -205,7 +206,7 @@ def plan_run(suite_path: Path, versions: list[str] | None, embedding_model: str 
         load_calibration(model)  # loads the model: last, after the cheap checks
     except CalibrationMissing as exc:
         raise InputErrors([InputError("command line", None, "--embedding-model", str(exc))]) from None
-    return RunPlan(loaded, flow, ffile, chosen, model, runs_root, prompts, assistant_id)
+    return RunPlan(loaded, flow, ffile, chosen, model, runs_root, prompts, assistant_id, function)
 
 
 def _manifest(plan: RunPlan) -> dict[str, Any]:
@@ -252,8 +253,6 @@ def _open_session(plan: RunPlan) -> Session:
         session.client = AsyncOpenAI(base_url=spec.base_url, api_key=os.environ.get(spec.api_key_env) or "no-key",
                                      max_retries=0, timeout=spec.retry.timeout_s)
         session.breaker = CircuitBreaker(spec.retry.breaker_failures)
-    elif isinstance(spec, PythonAssistantSpec):
-        session.function = load_target(spec.target, [plan.loaded.path.resolve().parent.parent, Path.cwd()])
     return session
 
 
@@ -265,8 +264,8 @@ def build_assistant(plan: RunPlan, key: ScenarioKey) -> Assistant:
         return PlaybookFlowAssistant(plan.flow, key.version, key.seed)
     handoff = spec.handoff.request if spec.handoff.enabled else None
     if isinstance(spec, PythonAssistantSpec):
-        assert session.function is not None
-        return PythonCallableAssistant(spec.target, session.function, key.version, handoff)
+        assert plan.function is not None
+        return PythonCallableAssistant(spec.target, plan.function, key.version, handoff)
     return OpenAIChatAssistant(session.client, spec.model, plan.prompts[key.version].text, key.version,
                                spec.temperature, spec.max_tokens, spec.retry.policy(), session.breaker, handoff)
 
