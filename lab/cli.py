@@ -61,9 +61,24 @@ def _kind_of(path: Path) -> str:
         return "nightly"
     if path.name == "adherence.yaml" and "metrics" in parts:
         return "adherence"
+    if path.name == "prices.yaml" and "metrics" in parts:
+        return "prices"
     if "prompts" in parts[-2:]:
         return "flow"
+    if _top_level_keys(path) == {"assistant"}:
+        return "assistant"
     return "suite"
+
+
+def _top_level_keys(path: Path) -> set[str]:
+    """The top-level keys of a YAML mapping, or nothing when it cannot be read (validation says why)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return set()
+    return set(data) if isinstance(data, dict) else set()
 
 
 def validate_file(path: Path) -> str:
@@ -108,6 +123,16 @@ def validate_file(path: Path) -> str:
         rules = load_adherence_config(path.resolve())
         needs = ", ".join(rules.pitch_before_discovery.prerequisites)
         return f"adherence rules v{rules.version}: pitch needs {needs}"
+    if kind == "prices":
+        from lab.usage import load_prices
+
+        prices = load_prices(path.resolve())
+        return f"price table: {len(prices.models)} models in {prices.currency}"
+    if kind == "assistant":
+        from lab.scenarios import load_assistant_file
+
+        _, spec = load_assistant_file(path)
+        return f"assistant ({spec.kind})"
     if kind == "flow":
         flow = load_flow(path.resolve())
         return f"flow {flow.name} with versions {', '.join(flow.versions)}"
@@ -213,10 +238,13 @@ def _progress_bar(quiet: bool):  # type: ignore[no-untyped-def]
                    "(also EXOLAB_JUDGE_BASE_URL).")
 @click.option("--judge-api-key-env", default=None,
               help="Environment variable holding the judge's API key [default: EXOLAB_JUDGE_API_KEY].")
+@click.option("--prices", "prices_file", type=click.Path(path_type=Path), default=None,
+              help="Price table turning tokens into cost [default: metrics/prices.yaml].")
 def run(suite_path: Path, versions_: tuple[str, ...], runs_dir: Path, tracking_uri: str | None,
         no_mlflow: bool, embedding_model: str | None, quiet: bool, concurrency: int | None,
         assistant_file: Path | None, judge_metrics: tuple[str, ...],
-        judge_model: str | None, judge_base_url: str | None, judge_api_key_env: str | None) -> None:
+        judge_model: str | None, judge_base_url: str | None, judge_api_key_env: str | None,
+        prices_file: Path | None) -> None:
     """Run every persona × repetition × prompt version of a suite, score it, log it, report it.
 
     The run folder name is a hash of the inputs: the same command after an interruption resumes
@@ -240,7 +268,7 @@ def run(suite_path: Path, versions_: tuple[str, ...], runs_dir: Path, tracking_u
     folder, summary, _state = _execute_run(suite_path, list(versions_), runs_dir,
                                            None if no_mlflow else tracking_uri or DEFAULT_TRACKING_URI,
                                            embedding_model, quiet, judge, list(judge_metrics),
-                                           RunOptions(concurrency, assistant_file, tracking_uri))
+                                           RunOptions(concurrency, assistant_file, tracking_uri, prices_file))
     _print_summary(summary)
     out.print(f"run folder: {display_path(folder.path)}", markup=False)
     out.print(f"report: {', '.join(display_path(folder.path / f'report.{f}') for f in ('md', 'html'))}",
@@ -252,6 +280,7 @@ class RunOptions:
     concurrency: int | None = None
     assistant_file: Path | None = None
     registry_uri: str | None = None  # where an OpenAI-compatible assistant's prompts are registered
+    prices_file: Path | None = None
 
 
 def _execute_run(suite_path: Path, versions: list[str], runs_dir: Path, tracking_uri: str | None,
@@ -296,7 +325,7 @@ def _execute_run(suite_path: Path, versions: list[str], runs_dir: Path, tracking
             judged = bar.add_task("judge verdicts", total=None)
             judge_run(folder, judge, judge_metrics, lambda done, total: bar.update(judged, completed=done,
                                                                                    total=total))
-    summary = write_results(folder)
+    summary = write_results(folder, options.prices_file)
     render_report(folder, summary)
     state = None
     if tracking_uri:
@@ -339,6 +368,30 @@ def _print_summary(summary: dict[str, Any]) -> None:
         if judge["errors"]:
             out.print(f"judge: {judge['errors']} of {judge['verdicts']} verdicts failed (see judge.jsonl)",
                       markup=False)
+    _print_usage(summary.get("usage") or {})
+
+
+def _print_usage(usage: dict[str, Any]) -> None:
+    """Calls, tokens, cost and per-turn latency per version and role (usage.csv has them per scenario)."""
+    from rich.table import Table
+
+    if not usage.get("versions"):
+        return
+    currency = usage["currency"]
+    table = Table(title=f"usage per version and role (cost in {currency}; latency per turn)")
+    for name in ("version", "role", "calls", "failed", "tokens in", "tokens out", "cost", "p50 s", "p95 s"):
+        table.add_column(name, justify="left" if name in ("version", "role") else "right")
+    for version, roles in usage["versions"].items():
+        for role, f in roles.items():
+            if role == "total":
+                continue
+            table.add_row(version, role, str(f["calls"]), str(f["failed_calls"]), f"{f['prompt_tokens']:,}",
+                          f"{f['completion_tokens']:,}", number(f["cost"], ".4f"),
+                          f"{f['latency_p50_s']:.3f}", f"{f['latency_p95_s']:.3f}")
+        table.add_row(version, "total", "", "", "", "", number(roles["total"]["cost"], ".4f"), "", "")
+    out.print(table)
+    for why in usage.get("unknown_cost", []):
+        out.print(f"cost unknown — {why}", markup=False)
 
 
 @main.group()
@@ -451,7 +504,9 @@ def adherence_report(embedding_model: str | None, split: str, out_file: Path) ->
               help="Comma-separated formats: md, html.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
               help="Output folder (default: the run folder).")
-def report(run_dir: Path, formats: str, out_dir: Path | None) -> None:
+@click.option("--prices", "prices_file", type=click.Path(path_type=Path), default=None,
+              help="Price table turning tokens into cost [default: metrics/prices.yaml].")
+def report(run_dir: Path, formats: str, out_dir: Path | None, prices_file: Path | None) -> None:
     """Render the report of a run folder (rescoring it from its saved transcripts).
 
     \b
@@ -468,7 +523,7 @@ def report(run_dir: Path, formats: str, out_dir: Path | None) -> None:
             from None
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
     try:
-        paths = render_report(folder, write_results(folder), chosen, out_dir)
+        paths = render_report(folder, write_results(folder, prices_file), chosen, out_dir)
     except ValueError as exc:
         raise InputErrors([InputError("command line", None, "--format", str(exc))]) from None
     for path in paths:

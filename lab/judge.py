@@ -85,6 +85,54 @@ class JudgeRow(Frozen):
     success: bool | None
     reason: str = ""
     error: str | None = None
+    model: str | None = None
+    latency_s: float | None = None
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class Meter:
+    """What the judge's API calls cost while one verdict was reached: deepeval's local-model client
+    returns no usage, so every response it gets is counted on the way through."""
+
+    def __init__(self) -> None:
+        self.requests = self.prompt_tokens = self.completion_tokens = 0
+        self.model: str | None = None
+
+    def count(self, response: Any) -> None:
+        usage = getattr(response, "usage", None)
+        self.requests += 1
+        self.model = getattr(response, "model", None) or self.model
+        self.prompt_tokens += getattr(usage, "prompt_tokens", 0) or 0
+        self.completion_tokens += getattr(usage, "completion_tokens", 0) or 0
+
+
+def metered_model(config: JudgeConfig, key: str, meter: Callable[[], Meter]) -> Any:
+    """deepeval's `LocalModel` whose every chat completion is counted by the current `meter()`."""
+    from deepeval.models import LocalModel
+
+    class MeteredLocalModel(LocalModel):  # type: ignore[misc]
+        def load_model(self, async_mode: bool = False) -> Any:
+            client = super().load_model(async_mode)
+            completions = client.chat.completions
+            create = completions.create
+
+            if async_mode:
+                async def counted_async(*args: Any, **kwargs: Any) -> Any:
+                    response = await create(*args, **kwargs)
+                    meter().count(response)
+                    return response
+                completions.create = counted_async
+            else:
+                def counted(*args: Any, **kwargs: Any) -> Any:
+                    response = create(*args, **kwargs)
+                    meter().count(response)
+                    return response
+                completions.create = counted
+            return client
+
+    return MeteredLocalModel(model=config.model, base_url=config.base_url, api_key=key, timeout=config.timeout_s)
 
 
 def check_metric_names(names: list[str]) -> list[str]:
@@ -122,15 +170,17 @@ def _describe(exc: BaseException) -> str:
 def judge_run(folder: RunFolder, config: JudgeConfig, metrics: list[str],
               progress: Callable[[int, int], None] | None = None) -> list[JudgeRow]:
     """Ask the judge for every (conversation, metric) not yet in `judge.jsonl`; returns all rows."""
+    import time
+
     import deepeval.metrics
-    from deepeval.models import LocalModel
 
     from lab.deepeval_metrics import run_folder_cases
 
     metrics = check_metric_names(metrics)
     done = {(r.scenario, r.metric, r.judge) for r in read_judge_rows(folder)}
     key = config.api_key()
-    model = LocalModel(model=config.model, base_url=config.base_url, api_key=key, timeout=config.timeout_s)
+    current = Meter()
+    model = metered_model(config, key, lambda: current)
     transcripts = {t.key.id: t for t in folder.transcripts()}
     cases = run_folder_cases(folder)
     total, finished = len(cases) * len(metrics), 0
@@ -147,12 +197,17 @@ def judge_run(folder: RunFolder, config: JudgeConfig, metrics: list[str],
                 else:
                     metric = getattr(deepeval.metrics, JUDGE_METRICS[name])(
                         threshold=config.threshold, model=model, async_mode=False, verbose_mode=False)
+                    current, started = Meter(), time.perf_counter()
                     try:
                         metric.measure(case)
                         fields = {"score": metric.score, "success": metric.is_successful(),
                                   "reason": _redact(str(metric.reason or ""), key)}
                     except Exception as exc:  # one failed verdict is recorded; the others go on
                         fields["error"] = _redact(_describe(exc), key)[:2000]
+                    fields.update(model=current.model or config.model,
+                                  latency_s=round(time.perf_counter() - started, 6), requests=current.requests,
+                                  prompt_tokens=current.prompt_tokens,
+                                  completion_tokens=current.completion_tokens)
                 key_ = transcript.key
                 row = JudgeRow(scenario=key_.id, version=key_.version, persona=key_.persona,
                                repetition=key_.repetition, metric=name, judge=config.label,

@@ -13,9 +13,11 @@ from lab.bank import load_gates
 from lab.evaluate import detect_questions, score_transcript
 from lab.judge import judge_frame, judge_summary
 from lab.kpis import apply_gates, persona_kpis, scenario_table, scores_frame, version_kpis
+from lab.paths import metrics_dir
 from lab.records import TranscriptLog, read_json, write_json
-from lab.scenarios import Persona, Suite
+from lab.scenarios import Persona, Suite, sha256_file
 from lab.types import QuestionScore, ScenarioKey, Transcript
+from lab.usage import load_prices, priced_calls, usage_frame, usage_summary
 
 
 class RunFolder:
@@ -41,6 +43,9 @@ class RunFolder:
 
     def scores(self) -> pd.DataFrame:
         return read_scores_csv(self.path / "scores.csv")
+
+    def usage(self) -> pd.DataFrame:
+        return pd.read_csv(self.path / "usage.csv", dtype={"models": "string"})
 
     def adherence(self) -> pd.DataFrame:
         frame = pd.read_csv(self.path / "adherence.csv", dtype={"turns": "string", "detail": "string"})
@@ -127,7 +132,18 @@ def summarise(folder: RunFolder, scores: list[QuestionScore], adherence: pd.Data
     }
 
 
-def write_results(folder: RunFolder) -> dict[str, Any]:
+def write_usage(folder: RunFolder, prices_path: Path | None = None) -> dict[str, Any]:
+    """usage.csv (per scenario and role) and the usage summary, priced by `prices_path` (default
+    metrics/prices.yaml), whose hash is kept with the figures."""
+    path = prices_path or metrics_dir() / "prices.yaml"
+    prices = load_prices(path)
+    calls, unknown_cost = priced_calls(folder, prices)
+    usage_frame(calls).to_csv(folder.path / "usage.csv", index=False)
+    return {**usage_summary(calls, prices, unknown_cost), "prices_sha256": sha256_file(path)}
+
+
+def write_results(folder: RunFolder, prices_path: Path | None = None) -> dict[str, Any]:
+    """Scores, adherence checks, usage and the summary, all recomputed from the saved run."""
     scores, checks = score_run(folder)
     frame = scores_frame(scores)
     frame.to_csv(folder.path / "scores.csv", index=False)
@@ -135,5 +151,6 @@ def write_results(folder: RunFolder) -> dict[str, Any]:
     adherence = adherence_frame(checks)
     adherence.to_csv(folder.path / "adherence.csv", index=False)
     summary = summarise(folder, scores, adherence)
+    summary["usage"] = write_usage(folder, prices_path)
     write_json(folder.path / "summary.json", summary)
     return summary

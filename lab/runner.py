@@ -23,6 +23,7 @@ from lab.assistants.flow import Flow, PlaybookFlowAssistant, check_versions, flo
 from lab.assistants.openai_chat import OpenAIChatAssistant
 from lab.assistants.python_callable import PythonCallableAssistant, TargetNotFound, load_target, target_sha256
 from lab.assistants.resilience import CircuitBreaker
+from lab.assistants.webhook import WebhookAssistant
 from lab.bank import load_bank, load_gates
 from lab.orchestrator import converse as converse_one
 from lab.paths import metrics_dir
@@ -44,6 +45,7 @@ from lab.scenarios import (
     LoadedSuite,
     OpenAIAssistantSpec,
     PythonAssistantSpec,
+    WebhookAssistantSpec,
     load_assistant_file,
     load_suite,
     sha256_file,
@@ -178,6 +180,14 @@ def plan_run(suite_path: Path, versions: list[str] | None, embedding_model: str 
         prompts = {v: PromptVersion(flow.prompt_text(v), flow.prompt_sha256(v), flow.versions[v].description)
                    for v in chosen}
         assistant_id = flow.name
+    elif isinstance(spec, WebhookAssistantSpec):
+        if versions:
+            raise InputErrors([InputError("command line", None, "--prompt-version",
+                                          "a webhook assistant has no prompt versions")])
+        chosen = ["current"]
+        config = sha256_json(spec.model_dump(mode="json"))
+        prompts = {"current": PromptVersion(spec.public_url, config, f"webhook:{spec.public_url}")}
+        assistant_id = f"webhook:{spec.public_url}"
     elif isinstance(spec, PythonAssistantSpec):
         if versions:
             raise InputErrors([InputError("command line", None, "--prompt-version",
@@ -253,6 +263,11 @@ def _open_session(plan: RunPlan) -> Session:
         session.client = AsyncOpenAI(base_url=spec.base_url, api_key=os.environ.get(spec.api_key_env) or "no-key",
                                      max_retries=0, timeout=spec.retry.timeout_s)
         session.breaker = CircuitBreaker(spec.retry.breaker_failures)
+    elif isinstance(spec, WebhookAssistantSpec):
+        import httpx
+
+        session.client = httpx.AsyncClient(timeout=spec.retry.timeout_s)
+        session.breaker = CircuitBreaker(spec.retry.breaker_failures)
     return session
 
 
@@ -266,6 +281,9 @@ def build_assistant(plan: RunPlan, key: ScenarioKey) -> Assistant:
     if isinstance(spec, PythonAssistantSpec):
         assert plan.function is not None
         return PythonCallableAssistant(spec.target, plan.function, key.version, handoff)
+    if isinstance(spec, WebhookAssistantSpec):
+        return WebhookAssistant(session.client, spec, key.id, key.version, spec.retry.policy(), session.breaker,
+                                handoff)
     return OpenAIChatAssistant(session.client, spec.model, plan.prompts[key.version].text, key.version,
                                spec.temperature, spec.max_tokens, spec.retry.policy(), session.breaker, handoff)
 
@@ -334,8 +352,9 @@ def converse(plan: RunPlan, progress: ProgressCallback | None = None,
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            if plan.session.client is not None:
-                await plan.session.client.close()
+            client = plan.session.client
+            if client is not None:  # httpx's AsyncClient closes with aclose(), openai's with close()
+                await (client.aclose() if hasattr(client, "aclose") else client.close())
             plan.session = None
 
     if todo:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from lab.assistants.handoff import DEFAULT_HANDOFF_REQUEST
 from lab.assistants.resilience import RetryPolicy
+from lab.assistants.webhook import compile_path, compile_template, literal_secret_headers
 from lab.bank import Language, QuestionBank, load_bank, unknown_name_message
 from lab.yamlio import InputError, InputErrors, LocatedYaml, load_yaml, pydantic_errors
 
@@ -192,7 +193,71 @@ class OpenAIAssistantSpec(Strict):
     retry: RetrySpec = RetrySpec()
 
 
-AssistantSpec = Annotated[BuiltinAssistantSpec | PythonAssistantSpec | OpenAIAssistantSpec,
+DEFAULT_WEBHOOK_REQUEST = '{"conversation_id": {{ conversation_id | tojson }}, "messages": {{ messages | tojson }}}'
+
+
+class WebhookResponseSpec(Strict):
+    """JSONPath expressions (jsonpath-ng, e.g. `$.data.answer`) into the bot's JSON response."""
+
+    reply: str = Field("$.reply", description="Where the reply text is.")
+    captured: str | None = Field(None, description="Where an object of question id → captured value is, if any.")
+    done: str | None = Field(None, description="Where a true value means the bot ended the conversation.")
+
+    @field_validator("reply", "captured", "done")
+    @classmethod
+    def _jsonpath(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                compile_path(value)
+            except Exception as exc:  # jsonpath-ng raises several kinds of parse errors
+                raise ValueError(f"not a JSONPath expression: {exc}") from None
+        return value
+
+
+class WebhookAssistantSpec(Strict):
+    """A bot behind an HTTP endpoint with its own JSON shape: a request template and response paths."""
+
+    kind: Literal["webhook"]
+    url: str = Field(pattern=r"^https?://", description="Endpoint the request is sent to.")
+    method: Literal["POST", "PUT"] = "POST"
+    headers: dict[str, str] = Field(default_factory=dict, description="`${VAR}` is read from the environment "
+                                    "when the call is made; credentials must be given that way.")
+    request: str = Field(DEFAULT_WEBHOOK_REQUEST, description="Jinja2 text rendering the JSON body. Variables: "
+                         "messages (list of {role, content}), last_message, conversation_id, scenario, "
+                         "language, turn.")
+    response: WebhookResponseSpec = WebhookResponseSpec()
+    role: str | None = ROLE_FIELD
+    handoff: HandoffSpec = HandoffSpec()
+    retry: RetrySpec = RetrySpec()
+
+    @field_validator("headers")
+    @classmethod
+    def _no_literal_secrets(cls, value: dict[str, str]) -> dict[str, str]:
+        literal = literal_secret_headers(value)
+        if literal:
+            raise ValueError(f"header(s) {', '.join(literal)} hold a literal credential; write it as "
+                             "${ENV_VARIABLE} so it never lands in a file the Lab writes")
+        return value
+
+    @field_validator("request")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        import jinja2
+
+        try:
+            compile_template(value)
+        except jinja2.TemplateSyntaxError as exc:
+            raise ValueError(f"request template line {exc.lineno}: {exc.message}") from None
+        return value
+
+    @property
+    def public_url(self) -> str:
+        from lab.judge import public_url
+
+        return public_url(self.url)
+
+
+AssistantSpec = Annotated[BuiltinAssistantSpec | PythonAssistantSpec | OpenAIAssistantSpec | WebhookAssistantSpec,
                           Field(discriminator="kind")]
 
 

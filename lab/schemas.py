@@ -7,9 +7,10 @@ from typing import Any
 from lab.assistants.flow import Flow
 from lab.bank import Gates, QuestionBank
 from lab.nightly import NightlyConfig
-from lab.scenarios import json_schemas
+from lab.scenarios import AssistantFile, json_schemas
 from lab.scoring.adherence import AdherenceConfig
 from lab.scoring.config import ScorerConfig
+from lab.usage import PriceTable
 
 
 def all_schemas() -> dict[str, dict[str, Any]]:
@@ -21,4 +22,6 @@ def all_schemas() -> dict[str, dict[str, Any]]:
         "scorers": ScorerConfig.model_json_schema(),
         "nightly": NightlyConfig.model_json_schema(),
         "adherence": AdherenceConfig.model_json_schema(),
+        "prices": PriceTable.model_json_schema(),
+        "assistant": AssistantFile.model_json_schema(),
     }

@@ -20,8 +20,12 @@ from lab.kpis import version_kpis
 from lab.paths import DEFAULT_TRACKING_URI
 from lab.records import read_json, sha256_json, write_json
 from lab.results import RunFolder
+from lab.usage import KEYS as USAGE_KEYS
+from lab.usage import mlflow_metrics
 
 STATE_FILE = "mlflow.json"
+CONVERSATION_ROLES = ("assistant", "persona")
+JUDGE_ROLES = ("judge",)
 __all__ = ["DEFAULT_TRACKING_URI", "log_judge", "log_run", "log_scorer_report", "register_prompt_version"]
 
 
@@ -60,6 +64,15 @@ def _metrics(values: dict[str, float | None]) -> dict[str, float]:
     return {k: float(v) for k, v in values.items() if v is not None}
 
 
+def _usage_metrics(figures: dict[str, Any], roles: tuple[str, ...]) -> dict[str, float]:
+    return mlflow_metrics({role: figures[role] for role in roles if role in figures})
+
+
+def _scenario_usage(usage: pd.DataFrame, scenario: str, roles: tuple[str, ...]) -> dict[str, float]:
+    rows = usage[(usage["scenario"] == scenario) & usage["role"].isin(roles)]
+    return _usage_metrics({str(r["role"]): r.drop(["role", *USAGE_KEYS]).to_dict() for _, r in rows.iterrows()}, roles)
+
+
 def log_run(folder: RunFolder, summary: dict[str, Any], flow: Flow | None, tracking_uri: str) -> dict[str, Any]:
     """Log the run once per tracking URI; LLM-judged verdicts added later go onto the same runs."""
     state_path = folder.path / STATE_FILE
@@ -91,6 +104,7 @@ def _log_versions(folder: RunFolder, summary: dict[str, Any], flow: Flow | None,
     scores = folder.scores()
     checks = folder.adherence()
     transcripts = folder.transcripts()
+    usage = folder.usage()
     for version in summary["versions"]:
         # the built-in flow registers its versions; an OpenAI-compatible assistant's came from the registry
         prompt_uri = (register_prompt_version(flow, version) if flow is not None
@@ -115,6 +129,7 @@ def _log_versions(folder: RunFolder, summary: dict[str, Any], flow: Flow | None,
             mlflow.log_metrics(_metrics(summary["kpis"][version]))
             mlflow.log_metrics(_metrics({f"adherence.{check}": rate
                                          for check, rate in summary.get("adherence", {}).get(version, {}).items()}))
+            mlflow.log_metrics(_usage_metrics(summary["usage"]["versions"].get(version, {}), CONVERSATION_ROLES))
             if prompt_uri:
                 client.link_prompt_version_to_run(parent.info.run_id, prompt_uri)
             mine = scores[scores["version"] == version]
@@ -133,6 +148,7 @@ def _log_versions(folder: RunFolder, summary: dict[str, Any], flow: Flow | None,
                         passed = check["passed"]
                         values[f"adherence.{check['check']}"] = None if pd.isna(passed) else float(passed)
                     mlflow.log_metrics(_metrics(values))
+                    mlflow.log_metrics(_scenario_usage(usage, str(scenario), CONVERSATION_ROLES))
             with tempfile.TemporaryDirectory() as tmp:
                 subset = Path(tmp) / "transcripts.jsonl"
                 subset.write_text("".join(t.model_dump_json() + "\n" for t in transcripts
@@ -142,7 +158,7 @@ def _log_versions(folder: RunFolder, summary: dict[str, Any], flow: Flow | None,
                 mlflow.log_artifact(str(Path(tmp) / "scores.csv"))
                 checks[checks["version"] == version].to_csv(Path(tmp) / "adherence.csv", index=False)
                 mlflow.log_artifact(str(Path(tmp) / "adherence.csv"))
-            for name in ("summary.json", "manifest.json", "report.md", "report.html"):
+            for name in ("summary.json", "manifest.json", "usage.csv", "report.md", "report.html"):
                 if (folder.path / name).exists():
                     mlflow.log_artifact(str(folder.path / name))
         write_json(state_path, state)
@@ -169,20 +185,27 @@ def log_judge(folder: RunFolder, state: dict[str, Any]) -> None:
         return
     client = MlflowClient(state["tracking_uri"])
     now = int(time.time() * 1000)
+    usage = folder.usage()
+    summary = read_json(folder.path / "summary.json")
+
+    def metrics(values: dict[str, float]) -> list[Metric]:
+        return [Metric(k, v, now, 0) for k, v in values.items()]
+
     for version, parent in state["parent_runs"].items():
         mine = frame[frame["version"] == version]
         if mine.empty:
             continue
         means = mine.groupby("metric")["score"].mean().dropna()
-        client.log_batch(parent, metrics=[Metric(f"judge.{m}", float(v), now, 0) for m, v in means.items()],
-                         params=[], tags=[])
+        judge_usage = _usage_metrics(summary["usage"]["versions"].get(version, {}), JUDGE_ROLES)
+        client.log_batch(parent, metrics=metrics({**{f"judge.{m}": float(v) for m, v in means.items()},
+                                                  **judge_usage}), params=[], tags=[])
         client.set_tag(parent, "exolab.judge", ", ".join(sorted(set(mine["judge"]))))
         for scenario, rows in mine.groupby("scenario"):
             child = state.get("scenario_runs", {}).get(str(scenario))
-            scored = rows.dropna(subset=["score"])
-            if child and not scored.empty:
-                client.log_batch(child, metrics=[Metric(f"judge.{r.metric}", float(r.score), now, 0)
-                                                 for r in scored.itertuples()], params=[], tags=[])
+            scored = {f"judge.{r.metric}": float(r.score) for r in rows.dropna(subset=["score"]).itertuples()}
+            values = {**scored, **_scenario_usage(usage, str(scenario), JUDGE_ROLES)}
+            if child and values:
+                client.log_batch(child, metrics=metrics(values), params=[], tags=[])
         with tempfile.TemporaryDirectory() as tmp:
             write_judge_jsonl(mine, Path(tmp) / "judge.jsonl")
             client.log_artifact(parent, str(Path(tmp) / "judge.jsonl"))

@@ -34,9 +34,9 @@ class Conversation(Frozen):
 
 
 class Usage(Frozen):
-    """What one call to a model cost in tokens, as its API reported it."""
+    """What one call to a model cost in tokens, as its API reported it (a webhook reports none)."""
 
-    model: str
+    model: str | None = None
     prompt_tokens: int = 0
     completion_tokens: int = 0
     attempts: int = Field(1, description="Calls made, retries included.")

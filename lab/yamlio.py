@@ -122,11 +122,24 @@ def load_yaml(path: Path) -> LocatedYaml:
     return LocatedYaml(path, data, lines)
 
 
+def _data_path(data: Any, loc: list[str | int]) -> list[str | int]:
+    """`loc` without the tags pydantic adds for discriminated unions (`assistant.webhook.url` is the
+    user's `assistant.url` when `assistant.kind` is webhook)."""
+    out: list[str | int] = []
+    for part in loc:
+        if isinstance(data, dict) and part not in data and data.get("kind") == part:
+            continue
+        out.append(part)
+        data = data.get(part) if isinstance(data, dict) else (
+            data[part] if isinstance(data, list) and isinstance(part, int) and part < len(data) else None)
+    return out
+
+
 def pydantic_errors(doc: LocatedYaml, exc: ValidationError, prefix: Loc = ()) -> list[InputError]:
     out = []
     for err in exc.errors():
-        loc = (*prefix, *[p for p in err["loc"] if not str(p).startswith("function-")])
-        message = err["msg"]
+        loc = (*prefix, *_data_path(doc.data, [p for p in err["loc"] if not str(p).startswith("function-")]))
+        message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = "unknown field (not allowed here)"
         elif err["type"] == "missing":

@@ -17,6 +17,7 @@ from lab.results import RunFolder, write_results
 from lab.runner import converse, plan_run
 from lab.scoring.text import detect_language
 from lab.testing.fake_openai import FakeOpenAI, Fault, last_user_message
+from lab.testing.fake_webhook import FakeWebhook
 
 SMOKE = ROOT / "scenarios" / "smoke.yaml"
 SECRET = "sk-adapter-test-7777-never-stored"
@@ -209,3 +210,88 @@ def test_timeouts_are_retried_and_a_dead_endpoint_stops_the_run(tmp_path: Path,
     assert len(recorded) <= 3 + 2 and len(down.exchanges) <= (3 + 2) * 2
     assert all("CallFailed: HTTP 503 after 2 attempt(s)" in json.loads(line)["error"] for line in recorded)
     assert last_user_message(down.exchanges[0].body)
+
+
+TOKEN = "bot-token-5150-never-stored"
+WEBHOOK_REQUEST = '{"session": {{ conversation_id | tojson }}, "text": {{ last_message | tojson }}, "turn": {{ turn }}}'
+
+
+def _webhook_spec(bot: FakeWebhook, **overrides: Any) -> dict[str, Any]:
+    return {"kind": "webhook", "url": f"{bot.url}/api/v2/chat", "headers": {"Authorization": "Bearer ${BOT_TOKEN}"},
+            "request": WEBHOOK_REQUEST,
+            "response": {"reply": "$.data.answer.text", "captured": "$.state.slots", "done": "$.finished"},
+            "retry": {"backoff_s": 0.01}, **overrides}
+
+
+class SessionBot:
+    """A production-style bot that keeps each conversation on its side, keyed by the session id,
+    and fills slots with the customer's answers; every 7th new request fails once with a 500."""
+
+    def __init__(self) -> None:
+        self.sessions: dict[str, list[dict[str, str]]] = {}
+        self.seen: set[tuple[str, int]] = set()
+
+    def __call__(self, path: str, headers: dict[str, str], body: dict[str, Any]) -> Any:
+        assert path == "/api/v2/chat" and headers["authorization"] == f"Bearer {TOKEN}"
+        request = (body["session"], body["turn"])
+        if request not in self.seen:
+            self.seen.add(request)
+            if len(self.seen) % 7 == 0:
+                return Fault(500)
+        history = self.sessions.setdefault(body["session"], [])
+        if len([m for m in history if m["role"] == "assistant"]) >= body["turn"]:
+            history.pop()  # a retried request: answer it again
+        history.append({"role": "user", "content": body["text"]})
+        reply = scripted_reply(history)
+        history.append({"role": "assistant", "content": reply})
+        said = [m["content"] for m in history if m["role"] == "user"]
+        slots = dict(zip(load_bank().ids, said[1:], strict=False))
+        return {"data": {"answer": {"text": reply}}, "state": {"slots": slots}, "finished": False}
+
+
+@pytest.mark.slow
+def test_a_webhook_bot_with_its_own_json_shape_runs_from_configuration_alone(tmp_path: Path) -> None:
+    bot = SessionBot()
+    with FakeWebhook(bot) as server:
+        spec = _project(tmp_path, _webhook_spec(server))
+        done = exolab("run", "--suite", str(SMOKE), "--assistant", str(spec), "--runs-dir", str(tmp_path / "runs"),
+                      "--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}", "--concurrency", "6", "--quiet",
+                      cwd=tmp_path, env={"BOT_TOKEN": TOKEN})
+    assert done.returncode == 0, done.stderr
+    folder = RunFolder(next((tmp_path / "runs").iterdir()))
+    transcripts = folder.transcripts()
+    assert len(bot.sessions) == len(transcripts) == 12  # one session per conversation
+    assert all(t.termination != "error" and t.handoff and t.handoff_error is None for t in transcripts)
+    assert not any(c.role == "handoff" for t in transcripts for c in t.calls)  # captures came with the replies
+    retried = [c for t in transcripts for c in t.calls if c.attempts > 1]
+    assert retried and all(c.ok for c in retried)
+    summary = json.loads((folder.path / "summary.json").read_text())
+    assert summary["kpis"]["current"]["completeness"] == pytest.approx(0.881, abs=0.001)  # the same bot as above
+    assert summary["usage"]["unknown_cost"] == ["assistant: reports no model or tokens"]
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert TOKEN.encode() not in path.read_bytes(), path
+    assert TOKEN not in done.stdout + done.stderr
+
+
+def test_webhook_configuration_errors_name_the_field(tmp_path: Path) -> None:
+    with FakeWebhook(lambda *a: {}) as server:
+        literal = _project(tmp_path, _webhook_spec(server, headers={"X-Api-Key": "abc123"},
+                                                   response={"reply": "$.data[?"}))
+        done = exolab("run", "--suite", str(SMOKE), "--assistant", str(literal), "--no-mlflow", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "assistant.headers" in done.stderr and "X-Api-Key" in done.stderr and "${ENV_VARIABLE}" in done.stderr
+    assert "assistant.response.reply" in done.stderr and "not a JSONPath" in done.stderr
+    assert not server.exchanges
+
+
+def test_a_webhook_reply_missing_from_the_response_errors_the_scenario_with_what_was_found(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BOT_TOKEN", TOKEN)
+    with FakeWebhook(lambda *a: {"data": {"message": "hello"}}) as server:
+        plan = plan_run(SMOKE, None, None, tmp_path / "runs", _project(tmp_path, _webhook_spec(server)))
+        folder = RunFolder(converse(plan, concurrency=4))
+    errors = [t.error or "" for t in folder.transcripts()]
+    assert all("response.reply '$.data.answer.text' found None in {'data': {'message': 'hello'}}" in e
+               for e in errors)

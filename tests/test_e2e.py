@@ -122,6 +122,7 @@ def test_mlflow_holds_versions_scenarios_metrics_and_prompts(smoke_run: tuple[Pa
 def _normalised(text: str) -> str:
     text = re.sub(r"smoke-[0-9a-f]{10}", "smoke-RUNID", text)
     text = re.sub(r"\d{4}-\d{2}-\d{2}T[\d:+.]+", "DATE", text)
+    text = re.sub(r"\d+\.\d{3} s\b", "N s", text)  # measured latencies
     return re.sub(r"- Git: .*", "- Git: GIT", text)
 
 

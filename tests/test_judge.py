@@ -77,6 +77,23 @@ def test_judged_metrics_are_added_to_a_logged_run_once_and_leak_no_key(tmp_path:
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(parent["run_id"])}
     assert "judge.jsonl" in artifacts
 
+    # the judge is metered: every request it made is counted with its tokens and time
+    assert sum(r["requests"] for r in rows) == asked and all(r["latency_s"] > 0 for r in rows)
+    judge_usage = summary["usage"]["versions"]["v1"]["judge"]
+    assert judge_usage["calls"] == 24 and judge_usage["prompt_tokens"] == sum(r["prompt_tokens"] for r in rows) > 0
+    assert judge_usage["cost"] is None  # judge-7b is not in the price table: no guessed cost
+    assert "judge: model 'judge-7b' is not in the price table" in summary["usage"]["unknown_cost"]
+    assert parent["metrics.usage.judge.requests"] == asked
+    assert (children["metrics.usage.judge.calls"] == 2).all()
+    prices = tmp_path / "prices.yaml"
+    prices.write_text("currency: EUR\nmodels:\n  judge-*: {input_per_mtok: 1.0, output_per_mtok: 4.0}\n")
+    repriced = exolab("report", str(folder), "--prices", str(prices), cwd=tmp_path)
+    assert repriced.returncode == 0, repriced.stderr
+    usage = json.loads((folder / "summary.json").read_text())["usage"]
+    expected = sum(r["prompt_tokens"] * 1.0 + r["completion_tokens"] * 4.0 for r in rows) / 1e6
+    assert usage["currency"] == "EUR" and usage["versions"]["v1"]["judge"]["cost"] == pytest.approx(expected, abs=1e-6)
+    assert usage["versions"]["v1"]["total"]["cost"] == pytest.approx(expected, abs=1e-6)  # flow and persona: local
+
     for output in (plain, judged, again):
         assert SECRET not in output.stdout + output.stderr
     for path in tmp_path.rglob("*"):
