@@ -65,8 +65,8 @@ def _kind_of(path: Path) -> str:
         return "prices"
     if "prompts" in parts[-2:]:
         return "flow"
-    if _top_level_keys(path) == {"assistant"}:
-        return "assistant"
+    if (keys := _top_level_keys(path)) in ({"assistant"}, {"simulator"}):
+        return keys.pop()
     return "suite"
 
 
@@ -128,11 +128,11 @@ def validate_file(path: Path) -> str:
 
         prices = load_prices(path.resolve())
         return f"price table: {len(prices.models)} models in {prices.currency}"
-    if kind == "assistant":
-        from lab.scenarios import load_assistant_file
+    if kind in ("assistant", "simulator"):
+        from lab.scenarios import load_part_file
 
-        _, spec = load_assistant_file(path)
-        return f"assistant ({spec.kind})"
+        _, spec = load_part_file(path, kind)
+        return f"{kind} ({spec.kind})"
     if kind == "flow":
         flow = load_flow(path.resolve())
         return f"flow {flow.name} with versions {', '.join(flow.versions)}"
@@ -227,9 +227,11 @@ def _progress_bar(quiet: bool):  # type: ignore[no-untyped-def]
                    "model name or local path. Also EXOLAB_EMBEDDING_MODEL.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--concurrency", type=click.IntRange(1, 256), default=None,
-              help="Conversations at once [default: 1 for the built-in flow, 8 for remote assistants].")
+              help="Conversations at once [default: 1 when everything runs locally, 8 with a remote side].")
 @click.option("--assistant", "assistant_file", type=click.Path(path_type=Path), default=None,
-              help="YAML file with an `assistant:` mapping that replaces the suite's (python, openai).")
+              help="YAML file with an `assistant:` mapping that replaces the suite's (python, openai, webhook).")
+@click.option("--simulator", "simulator_file", type=click.Path(path_type=Path), default=None,
+              help="YAML file with a `simulator:` mapping that replaces the suite's (offline, llm).")
 @click.option("--judge-metric", "judge_metrics", multiple=True, type=click.Choice(list(JUDGE_METRIC_NAMES)),
               help="Add a deepeval LLM-judged metric (repeatable); needs a judge model.")
 @click.option("--judge-model", default=None, help="Judge model name (also EXOLAB_JUDGE_MODEL).")
@@ -242,7 +244,7 @@ def _progress_bar(quiet: bool):  # type: ignore[no-untyped-def]
               help="Price table turning tokens into cost [default: metrics/prices.yaml].")
 def run(suite_path: Path, versions_: tuple[str, ...], runs_dir: Path, tracking_uri: str | None,
         no_mlflow: bool, embedding_model: str | None, quiet: bool, concurrency: int | None,
-        assistant_file: Path | None, judge_metrics: tuple[str, ...],
+        assistant_file: Path | None, simulator_file: Path | None, judge_metrics: tuple[str, ...],
         judge_model: str | None, judge_base_url: str | None, judge_api_key_env: str | None,
         prices_file: Path | None) -> None:
     """Run every persona × repetition × prompt version of a suite, score it, log it, report it.
@@ -268,7 +270,8 @@ def run(suite_path: Path, versions_: tuple[str, ...], runs_dir: Path, tracking_u
     folder, summary, _state = _execute_run(suite_path, list(versions_), runs_dir,
                                            None if no_mlflow else tracking_uri or DEFAULT_TRACKING_URI,
                                            embedding_model, quiet, judge, list(judge_metrics),
-                                           RunOptions(concurrency, assistant_file, tracking_uri, prices_file))
+                                           RunOptions(concurrency, assistant_file, tracking_uri, prices_file,
+                                                      simulator_file))
     _print_summary(summary)
     out.print(f"run folder: {display_path(folder.path)}", markup=False)
     out.print(f"report: {', '.join(display_path(folder.path / f'report.{f}') for f in ('md', 'html'))}",
@@ -281,6 +284,7 @@ class RunOptions:
     assistant_file: Path | None = None
     registry_uri: str | None = None  # where an OpenAI-compatible assistant's prompts are registered
     prices_file: Path | None = None
+    simulator_file: Path | None = None
 
 
 def _execute_run(suite_path: Path, versions: list[str], runs_dir: Path, tracking_uri: str | None,
@@ -295,8 +299,9 @@ def _execute_run(suite_path: Path, versions: list[str], runs_dir: Path, tracking
     from lab.runner import converse, plan_run
 
     plan = plan_run(suite_path, versions or None, embedding_model, runs_dir, options.assistant_file,
-                    options.registry_uri or tracking_uri)
-    concurrency = options.concurrency or (1 if plan.flow is not None else 8)
+                    options.registry_uri or tracking_uri, options.simulator_file)
+    local = plan.flow is not None and plan.suite.simulator.kind == "offline"
+    concurrency = options.concurrency or (1 if local else 8)
     err.print(f"run {plan.run_id}: suite {plan.suite.name} v{plan.suite.version}, versions "
               f"{', '.join(plan.versions)}, {len(plan.scenario_keys())} conversations", markup=False)
     log = plan.run_dir / "transcripts.jsonl"
@@ -369,6 +374,11 @@ def _print_summary(summary: dict[str, Any]) -> None:
             out.print(f"judge: {judge['errors']} of {judge['verdicts']} verdicts failed (see judge.jsonl)",
                       markup=False)
     _print_usage(summary.get("usage") or {})
+    for version, guard in (summary.get("persona_guard") or {}).get("versions", {}).items():
+        if guard["flagged_turns"]:
+            kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(guard["by_kind"].items()))
+            out.print(f"persona guard: {version}: {guard['flagged_turns']} persona turn(s) flagged in "
+                      f"{guard['flagged_conversations']} conversation(s) ({kinds}); see the report", markup=False)
 
 
 def _print_usage(usage: dict[str, Any]) -> None:

@@ -72,16 +72,20 @@ async def converse(key: ScenarioKey, persona: PersonaSimulator, assistant: Assis
         calls.append(_call(role, len(turns) + 1, latency, getattr(reply, "usage", None)))
         return reply, at, latency
 
-    async def persona_turn(make: Callable[[], Any]) -> bool:
+    async def persona_turn(make: Callable[[], Any]) -> Termination | None:
+        """How the persona ended the call, if it did: by accepting a next step, or early."""
         reply, at, latency = await timed("persona", make)
         turns.append(Turn(index=len(turns) + 1, role="user", content=reply.text, started_at=at,
                           latency_s=round(latency, 6), disclosed=reply.disclosed, evaded=reply.evaded,
                           flags=reply.flags))
-        return bool(reply.end)
+        if not reply.end:
+            return None
+        return "persona_ended" if any(f.startswith("early_stop") for f in reply.flags) else "next_step_accepted"
 
     try:
-        await persona_turn(persona.opening)
-        for _ in range(max_turns):
+        ended = await persona_turn(persona.opening)
+        termination = ended or termination
+        for _ in range(0 if ended else max_turns):
             reply, at, latency = await timed("assistant", lambda: assistant.respond(conversation()))
             turns.append(Turn(index=len(turns) + 1, role="assistant", content=reply.text, started_at=at,
                               latency_s=round(latency, 6), stage=reply.stage, captured=reply.captured))
@@ -91,8 +95,9 @@ async def converse(key: ScenarioKey, persona: PersonaSimulator, assistant: Assis
             if reply.done:
                 termination = "assistant_ended"
                 break
-            if await persona_turn(lambda: persona.respond(conversation())):
-                termination = "next_step_accepted"
+            ended = await persona_turn(lambda: persona.respond(conversation()))
+            if ended:
+                termination = ended
                 break
         ask = getattr(assistant, "handoff", None)
         if handoff_questions and not handoff and ask is not None:

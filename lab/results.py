@@ -99,6 +99,20 @@ def adherence_violations(frame: pd.DataFrame, limit: int = 40) -> list[dict[str,
     return failed.head(limit).to_dict("records")
 
 
+def persona_guard(transcripts: list[Transcript], versions: list[str], limit: int = 40) -> dict[str, Any]:
+    """What the fact-sheet guard flagged on LLM-persona turns: counts per version and kind, and the
+    flagged turns (a conversation spoiled by the simulator is not the assistant's failure)."""
+    flagged = [(t, turn, flag) for t in transcripts for turn in t.turns for flag in turn.flags]
+    per_version = {}
+    for v in versions:
+        mine = [(t, turn, flag) for t, turn, flag in flagged if t.key.version == v]
+        per_version[v] = {"flagged_turns": len({(t.key.id, turn.index) for t, turn, _ in mine}),
+                          "flagged_conversations": len({t.key.id for t, _, _ in mine}),
+                          "by_kind": dict(Counter(flag.split(":")[0] for _, _, flag in mine))}
+    return {"versions": per_version,
+            "flags": [{"scenario": t.key.id, "turn": turn.index, "flag": flag} for t, turn, flag in flagged[:limit]]}
+
+
 def summarise(folder: RunFolder, scores: list[QuestionScore], adherence: pd.DataFrame) -> dict[str, Any]:
     """`adherence`: the `adherence_frame` of the run's checks."""
     frame = scores_frame(scores)
@@ -126,6 +140,7 @@ def summarise(folder: RunFolder, scores: list[QuestionScore], adherence: pd.Data
         "adherence": adherence_rates(adherence),
         "adherence_violations": adherence_violations(adherence),
         "judge": judge_summary(judge_frame(folder)),
+        "persona_guard": persona_guard(transcripts, versions),
         "mean_turns": {v: round(sum(len(t.turns) for t in transcripts if t.key.version == v)
                                 / max(1, sum(t.key.version == v for t in transcripts)), 2)
                        for v in versions},

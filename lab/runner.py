@@ -27,6 +27,9 @@ from lab.assistants.webhook import WebhookAssistant
 from lab.bank import load_bank, load_gates
 from lab.orchestrator import converse as converse_one
 from lab.paths import metrics_dir
+from lab.personas import PersonaSimulator
+from lab.personas.guard import FactSheetGuard
+from lab.personas.llm import LLMPersona, persona_prompt
 from lab.personas.offline import OfflinePersona
 from lab.prompts import load_registered_prompt
 from lab.records import (
@@ -42,11 +45,13 @@ from lab.records import (
 from lab.scenarios import (
     AssistantSpec,
     BuiltinAssistantSpec,
+    LLMSimulatorSpec,
     LoadedSuite,
+    OfflineSimulatorSpec,
     OpenAIAssistantSpec,
     PythonAssistantSpec,
     WebhookAssistantSpec,
-    load_assistant_file,
+    load_part_file,
     load_suite,
     sha256_file,
 )
@@ -75,6 +80,13 @@ class Session:
 
     client: Any = None
     breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
+    persona_client: Any = None  # an LLM persona's endpoint, with its own breaker
+    persona_breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
+
+    async def close(self) -> None:
+        for client in (self.client, self.persona_client):
+            if client is not None:  # httpx's AsyncClient closes with aclose(), openai's with close()
+                await (client.aclose() if hasattr(client, "aclose") else client.close())
 
 
 @dataclass
@@ -106,6 +118,7 @@ class RunPlan:
             "suite": self.loaded.file_hashes,
             "flow": self.assistant_id,
             "assistant": self.assistant.model_dump(mode="json"),
+            "simulator": self.suite.simulator.model_dump(mode="json"),
             "prompts": {v: self.prompts[v].sha256 for v in self.versions},
             "versions": self.versions,
             "embedding_model": self.embedding_model,
@@ -152,7 +165,7 @@ def scenario_seed(suite_seed: int, persona: str, repetition: int) -> int:
 
 def plan_run(suite_path: Path, versions: list[str] | None, embedding_model: str | None = None,
              runs_root: Path = Path("runs"), assistant_file: Path | None = None,
-             tracking_uri: str | None = None) -> RunPlan:
+             tracking_uri: str | None = None, simulator_file: Path | None = None) -> RunPlan:
     """Validate every input a run needs; raises `InputErrors` before anything is written.
     `assistant_file` replaces the suite's assistant (`--assistant`); `tracking_uri` is where the
     prompt registry of an OpenAI-compatible assistant lives."""
@@ -161,7 +174,9 @@ def plan_run(suite_path: Path, versions: list[str] | None, embedding_model: str 
     load_scorer_config()
     loaded = load_suite(suite_path)
     if assistant_file is not None:
-        loaded = loaded.with_assistant(load_assistant_file(assistant_file))
+        loaded = loaded.with_part("assistant", load_part_file(assistant_file, "assistant"))
+    if simulator_file is not None:
+        loaded = loaded.with_part("simulator", load_part_file(simulator_file, "simulator"))
     if versions and len(set(versions)) != len(versions):
         raise InputErrors([InputError("command line", None, "--prompt-version",
                                       "a prompt version is listed twice")])
@@ -236,6 +251,7 @@ def _manifest(plan: RunPlan) -> dict[str, Any]:
                   "required_questions": plan.suite.required_questions,
                   "files_sha256": plan.loaded.file_hashes, "root": display_path(root)},
         "assistant": assistant,
+        "persona": plan.suite.simulator.model_dump(mode="json"),
         "prompt_versions": {v: {"sha256": plan.prompts[v].sha256, "description": plan.prompts[v].description,
                                 **({"uri": plan.prompts[v].uri} if plan.prompts[v].uri else {})}
                             for v in plan.versions},
@@ -253,15 +269,23 @@ def _manifest(plan: RunPlan) -> dict[str, Any]:
     }
 
 
+def _openai_client(spec: OpenAIAssistantSpec | LLMSimulatorSpec) -> Any:
+    from openai import AsyncOpenAI
+
+    # retries are ours (backoff, jitter, circuit breaker); the key is read now and kept in memory only
+    return AsyncOpenAI(base_url=spec.base_url, api_key=os.environ.get(spec.api_key_env) or "no-key",
+                       max_retries=0, timeout=spec.retry.timeout_s)
+
+
 def _open_session(plan: RunPlan) -> Session:
     spec = plan.assistant
     session = Session()
+    simulator = plan.suite.simulator
+    if isinstance(simulator, LLMSimulatorSpec):
+        session.persona_client = _openai_client(simulator)
+        session.persona_breaker = CircuitBreaker(simulator.retry.breaker_failures)
     if isinstance(spec, OpenAIAssistantSpec):
-        from openai import AsyncOpenAI
-
-        # retries are ours (backoff, jitter, circuit breaker); the key is read now and kept in memory only
-        session.client = AsyncOpenAI(base_url=spec.base_url, api_key=os.environ.get(spec.api_key_env) or "no-key",
-                                     max_retries=0, timeout=spec.retry.timeout_s)
+        session.client = _openai_client(spec)
         session.breaker = CircuitBreaker(spec.retry.breaker_failures)
     elif isinstance(spec, WebhookAssistantSpec):
         import httpx
@@ -288,9 +312,23 @@ def build_assistant(plan: RunPlan, key: ScenarioKey) -> Assistant:
                                spec.temperature, spec.max_tokens, spec.retry.policy(), session.breaker, handoff)
 
 
+def build_simulator(plan: RunPlan, key: ScenarioKey) -> PersonaSimulator:
+    persona = plan.loaded.personas[key.persona]
+    spec = plan.suite.simulator
+    if isinstance(spec, OfflineSimulatorSpec):
+        return OfflinePersona(persona, plan.loaded.phrasebooks, key.seed, plan.embedding_model)
+    session = plan.session or Session()
+    # a next step is a next step in whichever language the assistant proposed it
+    markers = [m for book in plan.loaded.phrasebooks.values() for m in book.next_step_markers]
+    guard = FactSheetGuard(persona, markers, plan.embedding_model)
+    return LLMPersona(persona, persona_prompt(persona, load_bank(), spec.instructions), guard,
+                      session.persona_client, spec.model, spec.temperature, spec.max_tokens, spec.retry.policy(),
+                      session.persona_breaker)
+
+
 async def run_scenario(plan: RunPlan, key: ScenarioKey) -> Transcript:
     persona = plan.loaded.personas[key.persona]
-    simulator = OfflinePersona(persona, plan.loaded.phrasebooks, key.seed, plan.embedding_model)
+    simulator = build_simulator(plan, key)
     handoff = None if isinstance(plan.assistant, BuiltinAssistantSpec) else plan.suite.required_questions
     return await converse_one(key, simulator, build_assistant(plan, key), plan.suite.max_turns,
                               persona.language, handoff)
@@ -352,9 +390,7 @@ def converse(plan: RunPlan, progress: ProgressCallback | None = None,
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            client = plan.session.client
-            if client is not None:  # httpx's AsyncClient closes with aclose(), openai's with close()
-                await (client.aclose() if hasattr(client, "aclose") else client.close())
+            await plan.session.close()
             plan.session = None
 
     if todo:

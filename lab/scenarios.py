@@ -261,12 +261,35 @@ AssistantSpec = Annotated[BuiltinAssistantSpec | PythonAssistantSpec | OpenAIAss
                           Field(discriminator="kind")]
 
 
+class OfflineSimulatorSpec(Strict):
+    """The rule-based persona: answers from its fact sheet, deterministic for a seed, free."""
+
+    kind: Literal["offline"] = "offline"
+
+
+class LLMSimulatorSpec(Strict):
+    """A persona played by a model behind an OpenAI-compatible API, checked by the fact-sheet guard."""
+
+    kind: Literal["llm"]
+    base_url: str = Field(pattern=r"^https?://", description="e.g. http://127.0.0.1:11434/v1")
+    model: str = Field(min_length=1)
+    api_key_env: str = Field("EXOLAB_PERSONA_API_KEY", description="Environment variable that holds the API key.")
+    temperature: float = Field(0.7, ge=0, le=2)
+    max_tokens: int = Field(300, ge=1)
+    instructions: str | None = Field(None, description="Added to every persona's system prompt.")
+    retry: RetrySpec = RetrySpec()
+
+
+SimulatorSpec = Annotated[OfflineSimulatorSpec | LLMSimulatorSpec, Field(discriminator="kind")]
+
+
 class Suite(Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$")
     version: int = Field(ge=1)
     description: str = ""
     changelog: list[str] = Field(default_factory=list)
     assistant: AssistantSpec = BuiltinAssistantSpec()
+    simulator: SimulatorSpec = Field(OfflineSimulatorSpec(), description="Who plays the personas.")
     required_questions: list[str] = Field(min_length=1)
     max_turns: int = Field(ge=2, le=200, description="Most assistant turns in one conversation.")
     repetitions: int = Field(1, ge=1, le=100)
@@ -327,11 +350,12 @@ class LoadedSuite:
     def fingerprint(self) -> str:
         return hashlib.sha256(json.dumps(self.file_hashes, sort_keys=True).encode()).hexdigest()
 
-    def with_assistant(self, assistant: tuple[Path, Any]) -> LoadedSuite:
-        """The suite run against another assistant (`--assistant FILE`); the file joins the hashes."""
-        path, spec = assistant
-        hashes = {**self.file_hashes, f"assistant:{path.name}": sha256_file(path)}
-        return LoadedSuite(self.path, self.suite.model_copy(update={"assistant": spec}), self.personas,
+    def with_part(self, part: str, override: tuple[Path, Any]) -> LoadedSuite:
+        """The suite with its `assistant` or `simulator` replaced from a file (`--assistant FILE`,
+        `--simulator FILE`); the file joins the hashes."""
+        path, spec = override
+        hashes = {**self.file_hashes, f"{part}:{path.name}": sha256_file(path)}
+        return LoadedSuite(self.path, self.suite.model_copy(update={part: spec}), self.personas,
                            self.phrasebooks, hashes)
 
 
@@ -341,13 +365,23 @@ class AssistantFile(Strict):
     assistant: AssistantSpec
 
 
-def load_assistant_file(path: Path) -> tuple[Path, Any]:
+class SimulatorFile(Strict):
+    """A file given to `--simulator`: the same `simulator:` mapping a suite holds."""
+
+    simulator: SimulatorSpec
+
+
+PART_FILES: dict[str, type[Strict]] = {"assistant": AssistantFile, "simulator": SimulatorFile}
+
+
+def load_part_file(path: Path, part: str) -> tuple[Path, Any]:
+    """The `assistant:` or `simulator:` mapping of a file, validated; `InputErrors` naming the field."""
     doc = load_yaml(Path(path))
     errors: list[InputError] = []
-    loaded: AssistantFile | None = _validated(AssistantFile, doc, errors)
+    loaded = _validated(PART_FILES[part], doc, errors)
     if loaded is None:
         raise InputErrors(errors)
-    return Path(path), loaded.assistant
+    return Path(path), getattr(loaded, part)
 
 
 def _validated(model: type[Strict], doc: LocatedYaml, errors: list[InputError]) -> Any:

@@ -7,7 +7,7 @@ from typing import Any
 from lab.assistants.flow import Flow
 from lab.bank import Gates, QuestionBank
 from lab.nightly import NightlyConfig
-from lab.scenarios import AssistantFile, json_schemas
+from lab.scenarios import AssistantFile, SimulatorFile, json_schemas
 from lab.scoring.adherence import AdherenceConfig
 from lab.scoring.config import ScorerConfig
 from lab.usage import PriceTable
@@ -24,4 +24,5 @@ def all_schemas() -> dict[str, dict[str, Any]]:
         "adherence": AdherenceConfig.model_json_schema(),
         "prices": PriceTable.model_json_schema(),
         "assistant": AssistantFile.model_json_schema(),
+        "simulator": SimulatorFile.model_json_schema(),
     }

@@ -105,6 +105,7 @@ def _log_versions(folder: RunFolder, summary: dict[str, Any], flow: Flow | None,
     checks = folder.adherence()
     transcripts = folder.transcripts()
     usage = folder.usage()
+    flagged_turns = {t.key.id: sum(bool(turn.flags) for turn in t.turns) for t in transcripts}
     for version in summary["versions"]:
         # the built-in flow registers its versions; an OpenAI-compatible assistant's came from the registry
         prompt_uri = (register_prompt_version(flow, version) if flow is not None
@@ -130,6 +131,10 @@ def _log_versions(folder: RunFolder, summary: dict[str, Any], flow: Flow | None,
             mlflow.log_metrics(_metrics({f"adherence.{check}": rate
                                          for check, rate in summary.get("adherence", {}).get(version, {}).items()}))
             mlflow.log_metrics(_usage_metrics(summary["usage"]["versions"].get(version, {}), CONVERSATION_ROLES))
+            guard = summary.get("persona_guard", {}).get("versions", {}).get(version)
+            if guard and folder.suite.simulator.kind != "offline":
+                mlflow.log_metrics({"persona_guard.flagged_turns": guard["flagged_turns"],
+                                    "persona_guard.flagged_conversations": guard["flagged_conversations"]})
             if prompt_uri:
                 client.link_prompt_version_to_run(parent.info.run_id, prompt_uri)
             mine = scores[scores["version"] == version]
@@ -149,6 +154,8 @@ def _log_versions(folder: RunFolder, summary: dict[str, Any], flow: Flow | None,
                         values[f"adherence.{check['check']}"] = None if pd.isna(passed) else float(passed)
                     mlflow.log_metrics(_metrics(values))
                     mlflow.log_metrics(_scenario_usage(usage, str(scenario), CONVERSATION_ROLES))
+                    if folder.suite.simulator.kind != "offline":
+                        mlflow.log_metric("persona_guard.flagged_turns", flagged_turns.get(str(scenario), 0))
             with tempfile.TemporaryDirectory() as tmp:
                 subset = Path(tmp) / "transcripts.jsonl"
                 subset.write_text("".join(t.model_dump_json() + "\n" for t in transcripts

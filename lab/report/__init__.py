@@ -103,6 +103,8 @@ def build_context(folder: RunFolder, summary: dict[str, Any], worst: int = 10) -
     judged_metrics = sorted({m for scores in judge.get("scores", {}).values() for m in scores})
     return {
         "usage": _usage_rows(summary.get("usage") or {}),
+        "guard_flags": [{**f, "anchor": anchor(f["scenario"]) if f["scenario"] in in_appendix else None}
+                        for f in (summary.get("persona_guard") or {}).get("flags", [])],
         "judged": {**judge, "rows": [{"metric": m, "cells": [number(judge["scores"].get(v, {}).get(m), ".2f")
                                                          for v in versions]} for m in judged_metrics]}
         if judge else None,
