@@ -57,6 +57,7 @@ from lab.scenarios import (
 )
 from lab.scoring.calibration import CalibrationMissing, calibration_path, load_calibration
 from lab.scoring.config import load_scorer_config
+from lab.scoring.detector import get_detector
 from lab.scoring.embeddings import configured_model_name, get_embedder
 from lab.types import ScenarioKey, Transcript
 from lab.yamlio import InputError, InputErrors, display_path
@@ -228,7 +229,9 @@ def plan_run(suite_path: Path, versions: list[str] | None, embedding_model: str 
         assistant_id = f"openai:{spec.model}"
     model = embedding_model or configured_model_name()
     try:
-        load_calibration(model)  # loads the model: last, after the cheap checks
+        # last, after the cheap checks: loads the model and encodes the question bank now, so that the
+        # first persona turn does not stall every conversation of a concurrent run
+        get_detector(model)
     except CalibrationMissing as exc:
         raise InputErrors([InputError("command line", None, "--embedding-model", str(exc))]) from None
     return RunPlan(loaded, flow, ffile, chosen, model, runs_root, prompts, assistant_id, function)

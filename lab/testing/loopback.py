@@ -29,6 +29,11 @@ class Exchange:
     status: int
 
 
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # a benchmark opens many connections at once; the default backlog is 5
+
+
 @dataclass
 class LoopbackServer:
     """`with Server(...) as server:` then point a client at `server.url`. Every request waits
@@ -54,6 +59,7 @@ class LoopbackServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out at once, as real servers send them
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 — quiet test output
                 pass
@@ -78,9 +84,7 @@ class LoopbackServer:
 
             do_PUT = do_POST  # noqa: N815
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._server.request_queue_size = 128  # a benchmark opens many connections at once
+        self._server = Server(("127.0.0.1", 0), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 
