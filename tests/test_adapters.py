@@ -91,6 +91,26 @@ def test_a_function_with_a_wrong_return_type_errors_that_scenario_with_the_cause
                for t in folder.transcripts())
 
 
+def test_a_function_may_report_the_tokens_its_model_used_so_the_run_can_price_them() -> None:
+    import asyncio
+
+    from lab.assistants.python_callable import PythonCallableAssistant
+    from lab.types import Conversation, Message
+
+    def metered(messages: list[dict[str, str]]) -> dict[str, Any]:
+        return {"reply": "How many people work at your company?",
+                "usage": {"model": "gpt-4o-mini", "prompt_tokens": 120, "completion_tokens": 9, "total_tokens": 129}}
+
+    def garbled(messages: list[dict[str, str]]) -> dict[str, Any]:
+        return {"reply": "Hi", "usage": {"prompt_tokens": "many"}}
+
+    conversation = Conversation(messages=[Message(role="user", content="Hello")])
+    reply = asyncio.run(PythonCallableAssistant("bot:metered", metered, "current", None).respond(conversation))
+    assert reply.usage is not None and (reply.usage.model, reply.usage.prompt_tokens) == ("gpt-4o-mini", 120)
+    with pytest.raises(TypeError, match="'usage' must be"):
+        asyncio.run(PythonCallableAssistant("bot:garbled", garbled, "current", None).respond(conversation))
+
+
 def test_a_missing_module_is_an_input_error_naming_the_file_and_field(tmp_path: Path) -> None:
     spec = _project(tmp_path, {"kind": "python", "target": "nowhere_bot:reply"})
     done = exolab("run", "--suite", str(SMOKE), "--assistant", str(spec), "--no-mlflow", cwd=tmp_path)

@@ -2,7 +2,8 @@
 
 The function receives the conversation as a list of {"role", "content"} messages (oldest first) and
 returns the reply as a string, or a dict with `reply` and optionally `captured` (question id →
-value) and `done`. A sync function runs in a worker thread so that slow ones still overlap.
+value), `done`, and `usage` ({model, prompt_tokens, completion_tokens} of the model it called, so
+that the run can price it). A sync function runs in a worker thread so that slow ones still overlap.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.assistants.handoff import AsksForHandoff
-from lab.types import Conversation, Reply
+from lab.types import Conversation, Reply, Usage
 
 
 class TargetNotFound(Exception):
@@ -70,5 +71,13 @@ class PythonCallableAssistant(AsksForHandoff):
             if captured is not None and not (isinstance(captured, dict)
                                              and all(isinstance(v, str) for v in captured.values())):
                 raise TypeError(f"{self.name}: 'captured' must map question ids to strings, got {captured!r}")
-            return Reply(text=result["reply"], captured=captured, done=bool(result.get("done", False)))
+            usage = result.get("usage")
+            try:
+                metered = None if usage is None else Usage.model_validate(
+                    {k: usage[k] for k in ("model", "prompt_tokens", "completion_tokens") if k in usage})
+            except (TypeError, ValueError) as exc:
+                raise TypeError(f"{self.name}: 'usage' must be {{model, prompt_tokens, completion_tokens}}: "
+                                f"{exc}") from None
+            return Reply(text=result["reply"], captured=captured, done=bool(result.get("done", False)),
+                         usage=metered)
         raise TypeError(f"{self.name} returned {type(result).__name__}; expected a string or a dict with 'reply'")
