@@ -45,24 +45,19 @@ def main() -> None:
     """
 
 
+METRICS_FILES = {"questions.yaml": "bank", "gates.yaml": "gates", "scorers.yaml": "scorers",
+                 "nightly.yaml": "nightly", "adherence.yaml": "adherence", "prices.yaml": "prices"}
+"""Files under metrics/ and the kind each is validated as."""
+
+
 def _kind_of(path: Path) -> str:
     parts = path.resolve().parts
     if "personas" in parts[-2:]:
         return "persona"
     if "phrasebooks" in parts[-2:]:
         return "phrasebook"
-    if path.name == "questions.yaml" and "metrics" in parts:
-        return "bank"
-    if path.name == "gates.yaml" and "metrics" in parts:
-        return "gates"
-    if path.name == "scorers.yaml" and "metrics" in parts:
-        return "scorers"
-    if path.name == "nightly.yaml" and "metrics" in parts:
-        return "nightly"
-    if path.name == "adherence.yaml" and "metrics" in parts:
-        return "adherence"
-    if path.name == "prices.yaml" and "metrics" in parts:
-        return "prices"
+    if "metrics" in parts and path.name in METRICS_FILES:
+        return METRICS_FILES[path.name]
     if "prompts" in parts[-2:]:
         return "flow"
     if (keys := _top_level_keys(path)) in ({"assistant"}, {"simulator"}):

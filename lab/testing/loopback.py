@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -35,7 +36,7 @@ class Server(ThreadingHTTPServer):
 
 
 @dataclass
-class LoopbackServer:
+class LoopbackServer(ABC):
     """`with Server(...) as server:` then point a client at `server.url`. Every request waits
     `latency_s` (the endpoint's think time) and is kept in `exchanges`."""
 
@@ -50,9 +51,9 @@ class LoopbackServer:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
 
+    @abstractmethod
     def answer(self, path: str, headers: dict[str, str], body: Any) -> tuple[int, Any]:
         """The status and JSON payload for one request (after the latency)."""
-        raise NotImplementedError  # pragma: no cover — every server defines it
 
     def __enter__(self) -> LoopbackServer:
         server = self
