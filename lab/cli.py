@@ -380,22 +380,22 @@ def _print_usage(usage: dict[str, Any]) -> None:
     """Calls, tokens, cost and per-turn latency per version and role (usage.csv has them per scenario)."""
     from rich.table import Table
 
-    if not usage.get("versions"):
+    from lab.usage import usage_table
+
+    shown = usage_table(usage)
+    if shown is None:
         return
-    currency = usage["currency"]
-    table = Table(title=f"usage per version and role (cost in {currency}; latency per turn)")
-    for name in ("version", "role", "calls", "failed", "tokens in", "tokens out", "cost", "p50 s", "p95 s"):
-        table.add_column(name, justify="left" if name in ("version", "role") else "right")
-    for version, roles in usage["versions"].items():
-        for role, f in roles.items():
-            if role == "total":
-                continue
-            table.add_row(version, role, str(f["calls"]), str(f["failed_calls"]), f"{f['prompt_tokens']:,}",
-                          f"{f['completion_tokens']:,}", number(f["cost"], ".4f"),
-                          f"{f['latency_p50_s']:.3f}", f"{f['latency_p95_s']:.3f}")
-        table.add_row(version, "total", "", "", "", "", number(roles["total"]["cost"], ".4f"), "", "")
+    table = Table(title=f"usage per version and role (cost in {shown['currency']}; latency per turn)")
+    columns = {"version": "version", "role": "role", "calls": "calls", "failed": "failed", "tokens_in": "tokens in",
+               "tokens_out": "tokens out", "cost": "cost", "p50": "p50", "p95": "p95"}
+    for key, title in columns.items():
+        table.add_column(title, justify="left" if key in ("version", "role") else "right")
+    for row in shown["rows"]:
+        table.add_row(*(row[key] for key in columns))
+    for total in shown["totals"]:
+        table.add_row(total["version"], "total", "", "", "", "", total["cost"], "", "")
     out.print(table)
-    for why in usage.get("unknown_cost", []):
+    for why in shown["unknown_cost"]:
         out.print(f"cost unknown — {why}", markup=False)
 
 

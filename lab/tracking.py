@@ -105,6 +105,7 @@ def _log_versions(folder: RunFolder, summary: dict[str, Any], flow: Flow | None,
     checks = folder.adherence()
     transcripts = folder.transcripts()
     usage = folder.usage()
+    llm_persona = folder.suite.simulator.kind != "offline"  # only a model-played persona is guarded
     flagged_turns = {t.key.id: sum(bool(turn.flags) for turn in t.turns) for t in transcripts}
     for version in summary["versions"]:
         # the built-in flow registers its versions; an OpenAI-compatible assistant's came from the registry
@@ -132,7 +133,7 @@ def _log_versions(folder: RunFolder, summary: dict[str, Any], flow: Flow | None,
                                          for check, rate in summary.get("adherence", {}).get(version, {}).items()}))
             mlflow.log_metrics(_usage_metrics(summary["usage"]["versions"].get(version, {}), CONVERSATION_ROLES))
             guard = summary.get("persona_guard", {}).get("versions", {}).get(version)
-            if guard and folder.suite.simulator.kind != "offline":
+            if guard and llm_persona:
                 mlflow.log_metrics({"persona_guard.flagged_turns": guard["flagged_turns"],
                                     "persona_guard.flagged_conversations": guard["flagged_conversations"]})
             if prompt_uri:
@@ -154,7 +155,7 @@ def _log_versions(folder: RunFolder, summary: dict[str, Any], flow: Flow | None,
                         values[f"adherence.{check['check']}"] = None if pd.isna(passed) else float(passed)
                     mlflow.log_metrics(_metrics(values))
                     mlflow.log_metrics(_scenario_usage(usage, str(scenario), CONVERSATION_ROLES))
-                    if folder.suite.simulator.kind != "offline":
+                    if llm_persona:
                         mlflow.log_metric("persona_guard.flagged_turns", flagged_turns.get(str(scenario), 0))
             with tempfile.TemporaryDirectory() as tmp:
                 subset = Path(tmp) / "transcripts.jsonl"

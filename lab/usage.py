@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import Field
 
 from lab.paths import metrics_dir
+from lab.textfmt import number
 from lab.types import Frozen
 from lab.yamlio import load_yaml, validate_as
 
@@ -164,3 +165,16 @@ def mlflow_metrics(figures: dict[str, dict[str, Any]]) -> dict[str, float]:
             if isinstance(value, numbers.Real) and not isinstance(value, bool) and not math.isnan(value):
                 out[f"usage.{role}.{name}"] = float(value)
     return out
+
+
+def usage_table(usage: dict[str, Any]) -> dict[str, Any] | None:
+    """The summary's usage as display text, one row per version and role, for the CLI and reports."""
+    if not usage.get("versions"):
+        return None
+    rows = [{"version": version, "role": role, "calls": str(f["calls"]), "failed": str(f["failed_calls"]),
+             "tokens_in": f"{f['prompt_tokens']:,}", "tokens_out": f"{f['completion_tokens']:,}",
+             "cost": number(f["cost"], ".4f"), "p50": f"{f['latency_p50_s']:.3f} s",
+             "p95": f"{f['latency_p95_s']:.3f} s"}
+            for version, roles in usage["versions"].items() for role, f in roles.items() if role != "total"]
+    totals = [{"version": v, "cost": number(roles["total"]["cost"], ".4f")} for v, roles in usage["versions"].items()]
+    return {"currency": usage["currency"], "rows": rows, "totals": totals, "unknown_cost": usage["unknown_cost"]}

@@ -45,6 +45,7 @@ class FactSheetGuard:
         self.wordings: list[tuple[str, str]] = [  # (question id, a wording of its fact in any language)
             (qid, text) for qid, fact in persona.facts.items()
             for text in [fact.truth, *fact.variants, *fact.translations.values()]]
+        self.wording_vectors = get_embedder(self.model).encode([text for _, text in self.wordings])
         scripted = [off.ask for off in persona.behaviour.off_script]  # e.g. a discount it is told to demand
         self.known = [q for text in [*(t for _, t in self.wordings), *scripted] for q in extract_quantities(text)]
 
@@ -53,7 +54,7 @@ class FactSheetGuard:
         embedder = get_embedder(self.model)
         calibration = load_calibration(self.model)
         parts = sentences(reply) or [reply]
-        similarity = embedder.encode(parts) @ embedder.encode([text for _, text in self.wordings]).T
+        similarity = embedder.encode(parts) @ self.wording_vectors.T
         best = [int(row.argmax()) for row in similarity]
         candidates = [(part, self.wordings[j]) for part, row, j in zip(parts, similarity, best, strict=True)
                       if row[j] >= DISCLOSURE_FLOOR]

@@ -18,6 +18,7 @@ from lab.paths import templates_dir
 from lab.results import RunFolder
 from lab.scoring import asked_matches_many
 from lab.textfmt import number
+from lab.usage import usage_table
 
 FORMATS = ("md", "html")
 
@@ -39,18 +40,6 @@ def _turn(value: object) -> int | str:
 
 def anchor(scenario: str) -> str:
     return "t-" + scenario.replace("/", "-")
-
-
-def _usage_rows(usage: dict[str, Any]) -> dict[str, Any] | None:
-    if not usage.get("versions"):
-        return None
-    rows = [{"version": version, "role": role, "calls": f["calls"], "failed": f["failed_calls"],
-             "tokens_in": f"{f['prompt_tokens']:,}", "tokens_out": f"{f['completion_tokens']:,}",
-             "cost": number(f["cost"], ".4f"), "p50": f"{f['latency_p50_s']:.3f} s",
-             "p95": f"{f['latency_p95_s']:.3f} s"}
-            for version, roles in usage["versions"].items() for role, f in roles.items() if role != "total"]
-    totals = [{"version": v, "cost": number(roles["total"]["cost"], ".4f")} for v, roles in usage["versions"].items()]
-    return {"currency": usage["currency"], "rows": rows, "totals": totals, "unknown_cost": usage["unknown_cost"]}
 
 
 def build_context(folder: RunFolder, summary: dict[str, Any], worst: int = 10) -> dict[str, Any]:
@@ -102,7 +91,7 @@ def build_context(folder: RunFolder, summary: dict[str, Any], worst: int = 10) -
     judge = summary.get("judge") or {}
     judged_metrics = sorted({m for scores in judge.get("scores", {}).values() for m in scores})
     return {
-        "usage": _usage_rows(summary.get("usage") or {}),
+        "usage": usage_table(summary.get("usage") or {}),
         "guard_flags": [{**f, "anchor": anchor(f["scenario"]) if f["scenario"] in in_appendix else None}
                         for f in (summary.get("persona_guard") or {}).get("flags", [])],
         "judged": {**judge, "rows": [{"metric": m, "cells": [number(judge["scores"].get(v, {}).get(m), ".2f")

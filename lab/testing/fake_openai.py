@@ -30,10 +30,6 @@ class FakeOpenAI(LoopbackServer):
     def base_url(self) -> str:
         return f"{self.url}/v1"
 
-    def __enter__(self) -> FakeOpenAI:
-        super().__enter__()
-        return self
-
     def answer(self, path: str, headers: dict[str, str], body: Any) -> tuple[int, Any]:
         if not path.rstrip("/").endswith("/chat/completions"):
             return HTTPStatus.NOT_FOUND, {"error": {"message": f"no route {path}", "type": "invalid_request_error"}}

@@ -24,10 +24,6 @@ class FakeWebhook(LoopbackServer):
         super().__init__(latency_s=latency_s)
         self.handler = handler
 
-    def __enter__(self) -> FakeWebhook:
-        super().__enter__()
-        return self
-
     def answer(self, path: str, headers: dict[str, str], body: Any) -> tuple[int, Any]:
         payload = self.handler(path, headers, body)
         return fault_payload(payload) if isinstance(payload, Fault) else (HTTPStatus.OK, payload)

@@ -9,7 +9,7 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class LoopbackServer(ABC):
     def answer(self, path: str, headers: dict[str, str], body: Any) -> tuple[int, Any]:
         """The status and JSON payload for one request (after the latency)."""
 
-    def __enter__(self) -> LoopbackServer:
+    def __enter__(self) -> Self:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
