@@ -46,7 +46,8 @@ def main() -> None:
 
 
 METRICS_FILES = {"questions.yaml": "bank", "gates.yaml": "gates", "scorers.yaml": "scorers",
-                 "nightly.yaml": "nightly", "adherence.yaml": "adherence", "prices.yaml": "prices"}
+                 "nightly.yaml": "nightly", "adherence.yaml": "adherence", "prices.yaml": "prices",
+                 "redaction.yaml": "redaction"}
 """Files under metrics/ and the kind each is validated as."""
 
 
@@ -123,6 +124,11 @@ def validate_file(path: Path) -> str:
 
         prices = load_prices(path.resolve())
         return f"price table: {len(prices.models)} models in {prices.currency}"
+    if kind == "redaction":
+        from lab.report.redact import load_redaction
+
+        patterns = load_redaction(path.resolve()).patterns
+        return f"PII patterns: {', '.join(p.name for p in patterns)}"
     if kind in ("assistant", "simulator"):
         from lab.scenarios import load_part_file
 
@@ -269,8 +275,8 @@ def run(suite_path: Path, versions_: tuple[str, ...], runs_dir: Path, tracking_u
                                                       simulator_file))
     _print_summary(summary)
     out.print(f"run folder: {display_path(folder.path)}", markup=False)
-    out.print(f"report: {', '.join(display_path(folder.path / f'report.{f}') for f in ('md', 'html'))}",
-              markup=False)
+    out.print(f"report: {', '.join(display_path(folder.path / f'report.{f}') for f in ('md', 'html'))} "
+              f"(PDF: exolab report {display_path(folder.path)} --format pdf)", markup=False)
 
 
 @dataclass(frozen=True)
@@ -289,7 +295,9 @@ def _execute_run(suite_path: Path, versions: list[str], runs_dir: Path, tracking
     """Plan, converse (resuming), score, report and log one suite; shared by `run` and `nightly`."""
     from lab.assistants.resilience import EndpointDown
     from lab.records import TranscriptLog
-    from lab.report import render_report
+    from lab.report import ReportOptions, render_report
+    from lab.report.context import ReportInputs
+    from lab.report.history import nightly_history
     from lab.results import RunFolder, write_results
     from lab.runner import converse, plan_run
 
@@ -326,12 +334,15 @@ def _execute_run(suite_path: Path, versions: list[str], runs_dir: Path, tracking
             judge_run(folder, judge, judge_metrics, lambda done, total: bar.update(judged, completed=done,
                                                                                    total=total))
     summary = write_results(folder, options.prices_file)
-    render_report(folder, summary)
+    rendered = render_report(folder, summary, ReportOptions(
+        inputs=ReportInputs(history=nightly_history(tracking_uri, folder.suite.name)),
+        prices_file=options.prices_file))
     state = None
     if tracking_uri:
-        from lab.tracking import log_run
+        from lab.tracking import log_report, log_run
 
         state = log_run(folder, summary, plan.flow, tracking_uri)
+        log_report(folder, folder.path, rendered.hashes)
         err.print(f"mlflow: experiment {state['experiment']} at {state['tracking_uri']}", markup=False)
     return folder, summary, state
 
@@ -505,21 +516,38 @@ def adherence_report(embedding_model: str | None, split: str, out_file: Path) ->
 
 @main.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--compare", "baseline_spec", default=None, metavar="BASELINE",
+              help="Compare with this baseline (RUN_FOLDER@VERSION, an MLflow run id or NAME@ALIAS) "
+                   "instead of the run's first version.")
 @click.option("--format", "formats", default="md,html", show_default=True,
-              help="Comma-separated formats: md, html.")
+              help="Comma-separated formats: md, html, pdf (the PDF needs headless Chromium).")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
               help="Output folder (default: the run folder).")
 @click.option("--prices", "prices_file", type=click.Path(path_type=Path), default=None,
               help="Price table turning tokens into cost [default: metrics/prices.yaml].")
-def report(run_dir: Path, formats: str, out_dir: Path | None, prices_file: Path | None) -> None:
-    """Render the report of a run folder (rescoring it from its saved transcripts).
+@click.option("--mask-pii", is_flag=True, help="Mask personal data (emails, phones) in quoted conversations.")
+@click.option("--redaction", "redaction_file", type=click.Path(path_type=Path), default=None,
+              help="PII patterns for --mask-pii [default: metrics/redaction.yaml].")
+@click.option("--tracking-uri", default=None,
+              help="MLflow store to read the nightly history from (default: where the run was logged).")
+def report(run_dir: Path, baseline_spec: str | None, formats: str, out_dir: Path | None, prices_file: Path | None,
+           mask_pii: bool, redaction_file: Path | None, tracking_uri: str | None) -> None:
+    """Render the report of a run folder (rescoring it from its saved transcripts): Markdown, a
+    self-contained HTML file and its PDF print, each carrying the hashes `exolab verify` checks.
 
     \b
-    Example:
-      exolab report runs/smoke-1a2b3c4d5e --format md,html
+    Examples:
+      exolab report runs/smoke-1a2b3c4d5e --format md,html,pdf
+      exolab report runs/nightly-9f8e7d6c5b --compare runs/nightly-1a2b3c4d5e@v7 --mask-pii
     """
-    from lab.report import render_report
+    from lab.records import read_json
+    from lab.report import FORMATS, ReportOptions, render_report
+    from lab.report.browser import BrowserError
+    from lab.report.context import ReportInputs
+    from lab.report.history import nightly_history
     from lab.results import RunFolder, write_results
+    from lab.sides import SideNotFound, resolve
+    from lab.tracking import DEFAULT_TRACKING_URI, STATE_FILE, log_report
 
     try:
         folder = RunFolder(run_dir)
@@ -527,12 +555,77 @@ def report(run_dir: Path, formats: str, out_dir: Path | None, prices_file: Path 
         raise InputErrors([InputError(display_path(run_dir), None, "", str(exc).split(": ", 1)[-1])]) \
             from None
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
+    unknown = [f for f in chosen if f not in FORMATS]
+    if unknown or not chosen:
+        raise InputErrors([InputError("command line", None, "--format",
+                                      f"unknown format(s) {', '.join(unknown) or '(none)'}; "
+                                      f"choose from {', '.join(FORMATS)}")])
+    state_path = folder.path / STATE_FILE
+    uri = tracking_uri or (read_json(state_path)["tracking_uri"] if state_path.is_file() else DEFAULT_TRACKING_URI)
+    baseline = None
+    if baseline_spec:
+        try:
+            sides = resolve(baseline_spec, uri, folder.suite.name)
+        except (SideNotFound, FileNotFoundError) as exc:
+            raise InputErrors([InputError("command line", None, "--compare", str(exc))]) from None
+        if len(sides) != 1:
+            raise InputErrors([InputError("command line", None, "--compare",
+                                          f"{baseline_spec} holds {len(sides)} versions; name one, "
+                                          f"e.g. {baseline_spec}@{sides[0].version}")])
+        baseline = sides[0]
+    summary = write_results(folder, prices_file)
+    options = ReportOptions(formats=chosen, out_dir=out_dir, prices_file=prices_file, mask_pii=mask_pii,
+                            redaction_file=redaction_file,
+                            inputs=ReportInputs(baseline=baseline, history=nightly_history(uri, folder.suite.name)))
     try:
-        paths = render_report(folder, write_results(folder, prices_file), chosen, out_dir)
+        rendered = render_report(folder, summary, options)
+    except BrowserError as exc:
+        err.print(f"error: {exc}", markup=False)
+        sys.exit(4)
     except ValueError as exc:
-        raise InputErrors([InputError("command line", None, "--format", str(exc))]) from None
-    for path in paths:
+        raise InputErrors([InputError("command line", None, "--compare" if baseline else "RUN_DIR", str(exc))]) \
+            from None
+    for path in rendered.paths:
         out.print(f"wrote {display_path(path)}", markup=False)
+    out.print(f"report data sha256 {rendered.data_sha256}", markup=False)
+    # only the run folder's own report is the run's record; one rendered elsewhere is a view of it
+    own = out_dir is None or out_dir.resolve() == folder.path.resolve()
+    logged = log_report(folder, folder.path, rendered.hashes) if own else None
+    if logged:
+        out.print(f"mlflow: report hash and files recorded at {logged}", markup=False)
+
+
+@main.command()
+@click.argument("report_file", type=click.Path(path_type=Path))
+@click.option("--run", "run_dir", type=click.Path(path_type=Path), default=None,
+              help="The run folder (default: the one the report names, relative to the report).")
+def verify(report_file: Path, run_dir: Path | None) -> None:
+    """Check a report (md, html or pdf) against its run folder: recompute the hashes of the run's
+    files, of the report's data (rescoring a scratch copy of the run) and of the file itself.
+
+    Exit status 0: nothing changed; 1: something changed (each difference is listed).
+
+    \b
+    Example:
+      exolab verify runs/smoke-1a2b3c4d5e/report.pdf
+    """
+    from lab.report.integrity import NoIntegrityBlock
+    from lab.report.verify import verify_report
+
+    if not report_file.is_file():
+        raise InputErrors([InputError(display_path(report_file), None, "", "no such file")])
+    try:
+        findings = verify_report(report_file, run_dir)
+    except (NoIntegrityBlock, FileNotFoundError) as exc:
+        raise InputErrors([InputError(display_path(report_file), None, "", str(exc))]) from None
+    for f in findings:
+        mark = {True: "ok     ", False: "CHANGED", None: "unknown"}[f.ok]
+        out.print(f"{mark} {f.check}: {f.detail}", markup=False, soft_wrap=True)
+    changed = [f for f in findings if f.ok is False]
+    if changed:
+        out.print(f"NOT VERIFIED: {len(changed)} difference(s) from the run folder", markup=False)
+        sys.exit(1)
+    out.print("VERIFIED: the report is what its run folder produces", markup=False)
 
 
 @main.command()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pandas as pd
 
@@ -53,7 +53,7 @@ class RunFolder:
         return frame.fillna({"turns": "", "detail": ""})
 
 
-def read_scores_csv(path: Path) -> pd.DataFrame:
+def read_scores_csv(path: Path | IO[str]) -> pd.DataFrame:
     """scores.csv as written by a run (also the per-version artefact in MLflow)."""
     frame = pd.read_csv(path, keep_default_na=True)
     frame["faithful"] = frame["faithful"].astype("boolean")

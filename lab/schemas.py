@@ -7,6 +7,7 @@ from typing import Any
 from lab.assistants.flow import Flow
 from lab.bank import Gates, QuestionBank
 from lab.nightly import NightlyConfig
+from lab.report.redact import RedactionConfig
 from lab.scenarios import AssistantFile, SimulatorFile, json_schemas
 from lab.scoring.adherence import AdherenceConfig
 from lab.scoring.config import ScorerConfig
@@ -23,6 +24,7 @@ def all_schemas() -> dict[str, dict[str, Any]]:
         "nightly": NightlyConfig.model_json_schema(),
         "adherence": AdherenceConfig.model_json_schema(),
         "prices": PriceTable.model_json_schema(),
+        "redaction": RedactionConfig.model_json_schema(),
         "assistant": AssistantFile.model_json_schema(),
         "simulator": SimulatorFile.model_json_schema(),
     }

@@ -71,3 +71,24 @@ def verdict(delta: float, interval: Interval, test: McNemar | None, alpha: float
     if not significant or delta == 0:
         return "no detectable difference"
     return "better" if delta > 0 else "worse"
+
+
+def cluster_bootstrap_ci(values: np.ndarray, clusters: np.ndarray, level: float = 1 - ALPHA,
+                         samples: int = BOOTSTRAP_SAMPLES, seed: int = 0) -> Interval:
+    """Percentile interval of a pooled mean (e.g. completeness over scenario × question) that
+    resamples whole clusters (scenarios): the questions of one conversation are not independent,
+    so resampling them one by one would give an interval that is too narrow."""
+    values, clusters = np.asarray(values, dtype=float), np.asarray(clusters)
+    keep = ~np.isnan(values)
+    values, clusters = values[keep], clusters[keep]
+    if values.size == 0:
+        return Interval(float("nan"), float("nan"))
+    labels, index = np.unique(clusters, return_inverse=True)
+    sums = np.bincount(index, weights=values, minlength=labels.size)
+    counts = np.bincount(index, minlength=labels.size).astype(float)
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, labels.size, size=(samples, labels.size))
+    means = sums[picks].sum(axis=1) / counts[picks].sum(axis=1)
+    tail = (1 - level) / 2
+    low, high = np.quantile(means, [tail, 1 - tail])
+    return Interval(float(low), float(high))

@@ -24,9 +24,17 @@ from lab.usage import KEYS as USAGE_KEYS
 from lab.usage import mlflow_metrics
 
 STATE_FILE = "mlflow.json"
+REPORT_DATA_TAG = "exolab.report_data_sha256"
 CONVERSATION_ROLES = ("assistant", "persona")
 JUDGE_ROLES = ("judge",)
-__all__ = ["DEFAULT_TRACKING_URI", "log_judge", "log_run", "log_scorer_report", "register_prompt_version"]
+__all__ = ["DEFAULT_TRACKING_URI", "log_judge", "log_report", "log_run", "log_scorer_report",
+           "register_prompt_version"]
+
+
+def sqlite_store_missing(tracking_uri: str) -> bool:
+    """True for a SQLite store whose file does not exist: opening it would create an empty one."""
+    prefix = "sqlite:///"
+    return tracking_uri.startswith(prefix) and not Path(tracking_uri[len(prefix):]).is_file()
 
 
 def prompt_name(flow: Flow) -> str:
@@ -166,7 +174,7 @@ def _log_versions(folder: RunFolder, summary: dict[str, Any], flow: Flow | None,
                 mlflow.log_artifact(str(Path(tmp) / "scores.csv"))
                 checks[checks["version"] == version].to_csv(Path(tmp) / "adherence.csv", index=False)
                 mlflow.log_artifact(str(Path(tmp) / "adherence.csv"))
-            for name in ("summary.json", "manifest.json", "usage.csv", "report.md", "report.html"):
+            for name in ("summary.json", "manifest.json", "usage.csv"):
                 if (folder.path / name).exists():
                     mlflow.log_artifact(str(folder.path / name))
         write_json(state_path, state)
@@ -219,6 +227,26 @@ def log_judge(folder: RunFolder, state: dict[str, Any]) -> None:
             client.log_artifact(parent, str(Path(tmp) / "judge.jsonl"))
     state["judge_logged"] = fingerprint
     write_json(folder.path / STATE_FILE, state)
+
+
+def log_report(folder: RunFolder, out_dir: Path, hashes: dict[str, Any]) -> str | None:
+    """The report's data hash as a tag and its files as artefacts on every version run of a logged
+    run folder: an independent record of what was reported, for `exolab verify` and for auditors.
+    Returns the tracking URI it wrote to, or None when the run was never logged."""
+    from mlflow import MlflowClient
+
+    from lab.report.integrity import HASHES_FILE, SNAPSHOT_FILE
+
+    state_path = folder.path / STATE_FILE
+    state = read_json(state_path) if state_path.is_file() else {}
+    if not state.get("parent_runs") or sqlite_store_missing(state["tracking_uri"]):
+        return None
+    client = MlflowClient(state["tracking_uri"])
+    for parent in state["parent_runs"].values():
+        client.set_tag(parent, REPORT_DATA_TAG, hashes["data_sha256"])
+        for name in [*hashes["files"], HASHES_FILE, SNAPSHOT_FILE]:
+            client.log_artifact(parent, str(out_dir / name))
+    return str(state["tracking_uri"])
 
 
 def log_scorer_report(report: dict[str, Any], metrics: dict[str, float], markdown: Path,

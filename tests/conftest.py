@@ -32,3 +32,14 @@ def smoke_suite() -> Path:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true", help="Rewrite golden report files.")
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
+    """One real `exolab run` (smoke suite, v1 and v2, logged to MLflow) that the end-to-end and
+    report tests read but never change: (tmp folder, run folder, stdout)."""
+    from tests.helpers import run_smoke
+
+    tmp = tmp_path_factory.mktemp("e2e")
+    run_dir, stdout = run_smoke(tmp)
+    return tmp, run_dir, stdout

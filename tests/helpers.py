@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -55,3 +56,29 @@ def add_flow_version(home: Path, name: str, skip: list[str], description: str) -
     version["steps"] = [s for s in version["steps"] if not (isinstance(s, dict) and s.get("ask") in skipped)]
     flow["versions"][name] = version
     path.write_text(yaml.safe_dump(flow, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def run_smoke(tmp: Path, *extra: str) -> tuple[Path, str]:
+    """`exolab run` of the smoke suite's v1 and v2 into tmp/runs, logged to tmp/mlflow.db."""
+    result = exolab("run", "--suite", str(ROOT / "scenarios" / "smoke.yaml"), "--prompt-version", "v1",
+                    "--prompt-version", "v2", "--runs-dir", str(tmp / "runs"),
+                    "--tracking-uri", f"sqlite:///{tmp / 'mlflow.db'}", "--quiet", *extra, cwd=tmp)
+    assert result.returncode == 0, result.stderr
+    folders = list((tmp / "runs").iterdir())
+    assert len(folders) == 1
+    return folders[0], result.stdout
+
+
+def normalised(text: str) -> str:
+    """A report with what differs between two identical runs masked: run id, dates, hashes that
+    cover them, measured latencies, the command line and the checkout."""
+    text = re.sub(r"smoke-[0-9a-f]{10}", "smoke-RUNID", text)
+    text = re.sub(r"\d{4}-\d{2}-\d{2}T[\d:+.]+", "DATE", text)
+    text = re.sub(r"\b\d{4}-\d{2}-\d{2}\b", "DAY", text)
+    text = re.sub(r"\d+\.\d{3} s\b", "N s", text)  # measured latencies
+    text = re.sub(r"\b[0-9a-f]{64}\b", "SHA256", text)
+    text = re.sub(r"<!-- exolab-integrity .* -->", "<!-- exolab-integrity BLOCK -->", text)
+    text = re.sub(r"- Command: .*", "- Command: COMMAND", text)
+    text = re.sub(r"sqlite:///\S*?mlflow\.db", "sqlite:///mlflow.db", text)
+    text = re.sub(r"^\| ([A-Za-z][\w.-]*) \| \d[\w.+]* \|$", r"| \1 | VERSION |", text, flags=re.M)  # packages
+    return re.sub(r"- Git: .*", "- Git: GIT", text)

@@ -1,154 +1,190 @@
-"""Readable reports of a run folder: Markdown and a self-contained HTML file.
+"""Readable reports of a run folder: Markdown, a self-contained HTML file and its PDF print.
 
-One context builder feeds every template, so a new section (charts, adherence checks, PDF) is a
-template change plus, at most, one more key in the context.
+`lab.report.context` computes what a report shows; this module turns that data into files, records
+the hashes that let `exolab verify` check them later, and renders comparisons.
 """
 
 from __future__ import annotations
 
+import io
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import pandas as pd
 
-from lab.adherence import CHECK_DESCRIPTIONS, CHECKS
-from lab.bank import load_bank
-from lab.paths import templates_dir
-from lab.results import RunFolder
-from lab.scoring import asked_matches_many
+from lab.assistants.webhook import ENV_REFERENCE
+from lab.compare import Side
+from lab.paths import metrics_dir, templates_dir
+from lab.records import read_json, write_json
+from lab.report.context import ReportInputs, build_context, pct
+from lab.report.integrity import (
+    BLOCK_SCHEMA,
+    HASHES_FILE,
+    SNAPSHOT_FILE,
+    canonical,
+    html_block,
+    markdown_block,
+    run_input_hashes,
+    sha256_bytes,
+    sha256_path,
+    stamp_pdf,
+)
+from lab.report.redact import Redactor, load_redaction, secret_values
+from lab.results import RunFolder, read_scores_csv
 from lab.textfmt import number
-from lab.usage import usage_table
 
-FORMATS = ("md", "html")
-
-
-def _pct(value: float | None) -> str:
-    return number(value, ".0f", 100, "%")
-
-
-def _delta(value: float | None, base: float | None) -> str:
-    if value is None or base is None:
-        return ""
-    d = (value - base) * 100
-    return "±0" if abs(d) < 0.5 else f"{d:+.0f}"
+FORMATS = ("md", "html", "pdf")
+DEFAULT_FORMATS = ("md", "html")
+CHART_FILES = {"heatmap": "report-heatmap.svg", "trend": "report-trend.svg",
+               "first_question": "report-first-question.svg"}
+# Parts of the report that quote conversations: where personal data can appear.
+CONVERSATION_KEYS = ("appendix", "evidence", "violations", "guard_flags")
 
 
-def _turn(value: object) -> int | str:
-    return "" if pd.isna(value) else int(value)  # type: ignore[call-overload]
+@dataclass(frozen=True)
+class ReportOptions:
+    formats: tuple[str, ...] = DEFAULT_FORMATS
+    out_dir: Path | None = None
+    inputs: ReportInputs = field(default_factory=ReportInputs)
+    prices_file: Path | None = None
+    mask_pii: bool = False
+    redaction_file: Path | None = None
 
 
-def anchor(scenario: str) -> str:
-    return "t-" + scenario.replace("/", "-")
+@dataclass(frozen=True)
+class RenderedReport:
+    paths: list[Path]
+    data_sha256: str
+    hashes: dict[str, Any]
 
 
-def build_context(folder: RunFolder, summary: dict[str, Any], worst: int = 10) -> dict[str, Any]:
-    bank = load_bank()
-    versions: list[str] = summary["versions"]
-    kpis = summary["kpis"]
-    baseline = summary["baseline_version"]
-    questions = []
-    for qid in folder.suite.required_questions:
-        cells = []
-        for v in versions:
-            comp, acc = kpis[v].get(f"completeness.{qid}"), kpis[v].get(f"accuracy.{qid}")
-            cells.append({
-                "version": v, "completeness": _pct(comp), "accuracy": _pct(acc),
-                "completeness_delta": _delta(comp, kpis[baseline].get(f"completeness.{qid}"))
-                if v != baseline else "",
-                "accuracy_delta": _delta(acc, kpis[baseline].get(f"accuracy.{qid}")) if v != baseline else "",
-            })
-        questions.append({"id": qid, "stage": bank.get(qid).stage, "cells": cells})
-    transcripts = {t.key.id: t for t in folder.transcripts()}
-    scores = folder.scores()
-    worst_rows = summary["worst_scenarios"][:worst]
-    appendix = []
-    for row in worst_rows:
-        transcript = transcripts[row["scenario"]]
-        persona = folder.personas[transcript.key.persona]
-        verdicts = scores[scores["scenario"] == row["scenario"]]
-        found = asked_matches_many([t.content for t in transcript.turns], [t.role for t in transcript.turns],
-                                   folder.manifest["embedding_model"]["name"])
-        turns = [{
-            "index": t.index, "role": t.role, "content": t.content, "stage": t.stage or "",
-            "asked": ", ".join(m.question_id for m in matches),
-            "disclosed": ", ".join(t.disclosed), "evaded": ", ".join(t.evaded),
-        } for t, matches in zip(transcript.turns, found, strict=True)]
-        appendix.append({
-            "scenario": row["scenario"], "anchor": anchor(row["scenario"]), "persona": persona,
-            "termination": transcript.termination, "error": transcript.error, "turns": turns,
-            "verdicts": [{
-                "question_id": v["question_id"], "asked_turn": _turn(v["asked_turn"]),
-                "answered": bool(v["answered"]), "answer_turn": _turn(v["answer_turn"]),
-                "truth": persona.facts[v["question_id"]].truth, "captured": v["captured"] or "",
-                "faithful": "" if pd.isna(v["faithful"]) else ("yes" if v["faithful"] else "no"),
-                "probability": "" if pd.isna(v["capture_probability"]) else f"{v['capture_probability']:.2f}",
-                "reasons": "" if pd.isna(v["reasons"]) else v["reasons"],
-            } for _, v in verdicts.iterrows()],
-        })
-    in_appendix = {a["scenario"] for a in appendix}
-    rates = summary.get("adherence", {})
-    judge = summary.get("judge") or {}
-    judged_metrics = sorted({m for scores in judge.get("scores", {}).values() for m in scores})
+def _env_names(value: Any) -> set[str]:
+    """Every `*_env` setting and `${VAR}` reference in the run's inputs: the variables that hold its
+    credentials."""
+    if isinstance(value, dict):
+        found = {str(v) for k, v in value.items() if str(k).endswith("_env") and isinstance(v, str)}
+        return found.union(*(_env_names(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(_env_names(v) for v in value))
+    return set(ENV_REFERENCE.findall(value)) if isinstance(value, str) else set()
+
+
+def make_redactor(folder: RunFolder, mask_pii: bool, patterns: list[dict[str, str]]) -> Redactor:
+    names = _env_names(read_json(folder.path / "inputs.json")) | _env_names(folder.manifest)
+    from lab.report.redact import RedactionPattern
+
+    return Redactor(secrets=secret_values(os.environ, names),
+                    patterns=[RedactionPattern(**p) for p in patterns] if mask_pii else [])
+
+
+def report_data(folder: RunFolder, summary: dict[str, Any], inputs: ReportInputs,
+                redactor: Redactor) -> tuple[dict[str, Any], int]:
+    """The report's data with secrets (and, when asked, PII in conversations) masked, and how many
+    secret occurrences were masked."""
+    data = build_context(folder, summary, inputs)
+    raw = canonical(data).decode("utf-8")
+    masked_secrets = sum(raw.count(secret) for secret in redactor.secrets)
+    secrets_only = Redactor(secrets=redactor.secrets, patterns=[])
+    data = {k: (redactor if k in CONVERSATION_KEYS else secrets_only).mask_any(v) for k, v in data.items()}
+    data["redaction"] = redactor.description
+    return data, masked_secrets
+
+
+def _snapshot(options: ReportInputs, prices_file: Path, mask_pii: bool,
+              patterns: list[dict[str, str]]) -> dict[str, Any]:
+    baseline = options.baseline
     return {
-        "usage": usage_table(summary.get("usage") or {}),
-        "guard_flags": [{**f, "anchor": anchor(f["scenario"]) if f["scenario"] in in_appendix else None}
-                        for f in (summary.get("persona_guard") or {}).get("flags", [])],
-        "judged": {**judge, "rows": [{"metric": m, "cells": [number(judge["scores"].get(v, {}).get(m), ".2f")
-                                                         for v in versions]} for m in judged_metrics]}
-        if judge else None,
-        "adherence": [{"check": check, "description": CHECK_DESCRIPTIONS[check],
-                       "cells": ["n/a" if (rate := rates.get(v, {}).get(check)) is None else _pct(rate)
-                                 for v in versions]} for check in CHECKS],
-        "violations": [{**row, "anchor": anchor(row["scenario"]) if row["scenario"] in in_appendix else None}
-                       for row in summary.get("adherence_violations", [])],
-        "summary": summary, "manifest": folder.manifest, "suite": folder.suite,
-        "versions": versions, "baseline": baseline,
-        "headline": [{
-            "version": v, "description": folder.manifest["prompt_versions"][v]["description"],
-            "sha": folder.manifest["prompt_versions"][v]["sha256"][:12],
-            "completeness": _pct(kpis[v]["completeness"]), "accuracy": _pct(kpis[v]["accuracy"]),
-            "scenarios": int(kpis[v]["scenarios"]), "errored": int(kpis[v]["errored_scenarios"]),
-            "mean_turns": summary["mean_turns"][v],
-            "gates_passed": sum(g["passed"] for g in summary["gates"][v]),
-            "gates_total": len(summary["gates"][v]),
-        } for v in versions],
-        "questions": questions,
-        "gates": {v: [{**g, "value_text": number(g["value"], ".2f")}
-                      for g in summary["gates"][v]] for v in versions},
-        "personas": [{"id": pid, "language": p.language, "segment": p.segment,
-                      "strategy": p.strategy, "next_step": " or ".join(p.next_step),
-                      "behaviours": ", ".join(sorted(p.behaviours())),
-                      "cells": [{"completeness": _pct(summary["per_persona"].get(v, {}).get(pid, {})
-                                                      .get("completeness")),
-                                 "accuracy": _pct(summary["per_persona"].get(v, {}).get(pid, {})
-                                                  .get("accuracy"))} for v in versions]}
-                     for pid, p in folder.personas.items()],
-        "worst": [{**r, "anchor": anchor(r["scenario"]), "completeness": _pct(r["completeness"]),
-                   "accuracy": _pct(None if pd.isna(r["accuracy"]) else r["accuracy"])}
-                  for r in worst_rows],
-        "appendix": appendix,
+        "schema": BLOCK_SCHEMA,
+        "baseline": None if baseline is None else {
+            "label": baseline.label, "version": baseline.version, "suite": baseline.suite,
+            "origin": baseline.origin, "details": baseline.details,
+            "scores_csv": baseline.scores.to_csv(index=False)},
+        "history": options.history,
+        "prices_yaml": prices_file.read_text(encoding="utf-8"),
+        "redaction": {"mask_pii": mask_pii, "patterns": patterns},
     }
 
 
-def render_report(folder: RunFolder, summary: dict[str, Any], formats: tuple[str, ...] = FORMATS,
-                  out_dir: Path | None = None) -> list[Path]:
-    unknown = [f for f in formats if f not in FORMATS]
+def inputs_from_snapshot(snapshot: dict[str, Any]) -> ReportInputs:
+    base = snapshot["baseline"]
+    side = None if base is None else Side(
+        label=base["label"], version=base["version"], suite=base["suite"], origin=base["origin"],
+        scores=read_scores_csv(io.StringIO(base["scores_csv"])), details=base["details"])
+    return ReportInputs(baseline=side, history=snapshot["history"])
+
+
+def _charts(data: dict[str, Any]) -> dict[str, str]:
+    from lab.report.charts import TrendPoint, first_question_svg, question_heatmap_svg, trend_svg
+
+    heat = data["charts"]["heatmap"]
+    return {
+        "heatmap": question_heatmap_svg(pd.DataFrame(heat["completeness"]).T, pd.DataFrame(heat["accuracy"]).T),
+        "trend": trend_svg([TrendPoint(label=p["label"], completeness=p["completeness"], accuracy=p["accuracy"],
+                                       current=p["current"]) for p in data["charts"]["trend"]["points"]]),
+        "first_question": first_question_svg(data["charts"]["first_question"]),
+    }
+
+
+def _environment(autoescape: bool) -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates_dir()), autoescape=autoescape,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                             keep_trailing_newline=True)
+    env.filters["cell"] = lambda text: str(text).replace("|", "\\|").replace("\n", " ")
+    return env
+
+
+def render_text(fmt: str, data: dict[str, Any], block: dict[str, Any], charts: dict[str, str]) -> str:
+    """Markdown or HTML; the PDF is printed from the HTML."""
+    env = _environment(autoescape=fmt == "html")
+    integrity = markdown_block(block) if fmt == "md" else html_block(block)
+    return env.get_template(f"report.{fmt}.j2").render(
+        **data, block=block, integrity=integrity, svg=charts, chart_files=CHART_FILES)
+
+
+def render_report(folder: RunFolder, summary: dict[str, Any],
+                  options: ReportOptions = ReportOptions()) -> RenderedReport:
+    unknown = [f for f in options.formats if f not in FORMATS]
     if unknown:
         raise ValueError(f"unknown report format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
-    context = build_context(folder, summary)
-    out_dir = out_dir or folder.path
+    out_dir = options.out_dir or folder.path
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
+    prices_file = options.prices_file or metrics_dir() / "prices.yaml"
+    patterns = [p.model_dump() for p in load_redaction(options.redaction_file).patterns] if options.mask_pii else []
+    snapshot = _snapshot(options.inputs, prices_file, options.mask_pii, patterns)
+    write_json(out_dir / SNAPSHOT_FILE, snapshot)
+    data, masked_secrets = report_data(folder, summary, options.inputs,
+                                       make_redactor(folder, options.mask_pii, patterns))
+    data_sha = sha256_bytes(canonical(data))
+    block = {"schema": BLOCK_SCHEMA, "run_id": folder.manifest["run_id"],
+             "run_folder": Path(os.path.relpath(folder.path.resolve(), out_dir.resolve())).as_posix(),
+             "data_sha256": data_sha, "inputs": run_input_hashes(folder.path),
+             "snapshot_sha256": sha256_path(out_dir / SNAPSHOT_FILE), "masked_secrets": masked_secrets}
+    charts = _charts(data)
+    written: list[Path] = []
+    formats = list(options.formats)
+    if "pdf" in formats and "html" not in formats:
+        formats.insert(formats.index("pdf"), "html")  # the PDF is a print of the HTML
     for fmt in formats:
-        env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates_dir()),
-                                 autoescape=fmt == "html", undefined=jinja2.StrictUndefined,
-                                 trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-        text = env.get_template(f"report.{fmt}.j2").render(**context)
         path = out_dir / f"report.{fmt}"
-        path.write_text(text, encoding="utf-8")
+        if fmt == "pdf":
+            from lab.report.browser import print_pdf
+
+            print_pdf(out_dir / "report.html", path)
+            stamp_pdf(path, block, f"ExoChat Lab report — {folder.suite.name} — {folder.manifest['run_id']}")
+        else:
+            if fmt == "md":
+                for name, svg in charts.items():
+                    (out_dir / CHART_FILES[name]).write_text(svg, encoding="utf-8")
+                    written.append(out_dir / CHART_FILES[name])
+            path.write_text(render_text(fmt, data, block, charts), encoding="utf-8")
         written.append(path)
-    return written
+    hashes = {"run_id": folder.manifest["run_id"], "data_sha256": data_sha,
+              "files": {p.name: sha256_path(p) for p in written}}
+    write_json(out_dir / HASHES_FILE, hashes)
+    return RenderedReport(paths=written, data_sha256=data_sha, hashes=hashes)
 
 
 def _points(value: float | None) -> str:
@@ -183,7 +219,7 @@ def render_comparison(result: dict[str, Any], out_dir: Path) -> list[Path]:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates_dir()), autoescape=False,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                              keep_trailing_newline=True)
-    env.filters.update(pct=_pct, pts=_points, spread=_spread, ci=_interval, p=_p_value, mark=_verdict_mark)
+    env.filters.update(pct=pct, pts=_points, spread=_spread, ci=_interval, p=_p_value, mark=_verdict_mark)
     labels = [s["label"] for s in result["sides"]]
     title = " vs ".join(f"`{label}`" for label in (reversed(labels) if len(labels) == 2 else labels))
     text = env.get_template("compare.md.j2").render(
