@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Debian packages the report needs beyond Python: headless Chromium (the PDF engine and the browser
-# the report tests look through) and poppler-utils (pdftoppm/pdftotext, which the PDF tests use).
+# the report tests look through), a Chinese font (without one the PDF prints Chinese turns as empty
+# boxes) and poppler-utils (pdftoppm/pdftotext/pdffonts, which the PDF tests use).
 # Installs what is missing when it can (root or sudo); otherwise says what to install and goes on,
 # and the tests that need them say so.
 set -euo pipefail
 missing=()
 command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || missing+=(chromium)
 command -v pdftoppm >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
+[ -n "$(fc-list :lang=zh 2>/dev/null)" ] || missing+=(fonts-wqy-microhei)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null 2>&1; then
   echo "exolab: install ${missing[*]} for the PDF report and its tests (no apt-get here)" >&2

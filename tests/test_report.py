@@ -88,7 +88,7 @@ def test_html_renders_in_chromium_and_anchor_links_resolve(smoke_run: Smoke, tmp
 
 
 def test_pdf_has_pages_text_and_verifies(smoke_run: Smoke, tmp_path: Path) -> None:
-    _need("chromium", "pdftoppm", "pdftotext")
+    _need("chromium", "pdftoppm", "pdftotext", "pdffonts")
     _, run_dir, _ = smoke_run
     out = tmp_path / "pdf"
     done = exolab("report", str(run_dir), "--format", "pdf", "--out", str(out), cwd=tmp_path)
@@ -106,6 +106,9 @@ def test_pdf_has_pages_text_and_verifies(smoke_run: Smoke, tmp_path: Path) -> No
     for expected in ("ExoChat Lab quality report", "Verdict", "FAIL", "completeness >= 0.85", "cost_of_problem",
                      "Reproducibility and integrity", "Appendix: transcripts", run_dir.name):
         assert expected in text, expected
+    # the Chinese persona's turns are printed in a font that has Chinese glyphs, not as empty boxes
+    fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"WenQuanYi|CJK|Hei|Song|Ming|Fallback", fonts), fonts
     checked = exolab("verify", str(pdf), "--run", str(run_dir), cwd=tmp_path)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "VERIFIED" in checked.stdout
