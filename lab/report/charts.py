@@ -128,8 +128,8 @@ def question_heatmap_svg(completeness: pd.DataFrame, accuracy: pd.DataFrame) -> 
 
 @_styled
 def trend_svg(points: list[TrendPoint]) -> str:
-    """Completeness and accuracy over recent runs, oldest first, with this run marked, so a regression
-    shows as a dip rather than a number to compare by eye."""
+    """Completeness and accuracy over recent runs, oldest first, with this run's versions marked (and
+    not joined to each other), so a regression shows as a dip rather than a number to compare by eye."""
     title = "Completeness and accuracy across runs"
     if not points:
         return _message("no runs", title, "trend")
@@ -139,8 +139,12 @@ def trend_svg(points: list[TrendPoint]) -> str:
     series = (("Completeness", "completeness", PALETTE[0], "o"), ("Accuracy", "accuracy", PALETTE[2], "s"))
     for name, attr, colour, marker in series:
         ys = np.array([np.nan if getattr(p, attr) is None else getattr(p, attr) * 100 for p in points], dtype=float)
-        ax.plot(xs, ys, color=colour, marker=marker, markersize=5, linewidth=1.8, label=name)
+        # the line joins the earlier runs only: this run's versions are alternatives, not a sequence
         current = [i for i, p in enumerate(points) if p.current and not math.isnan(ys[i])]
+        history = ys.copy()
+        history[[i for i, p in enumerate(points) if p.current]] = np.nan
+        ax.plot(xs, history, color=colour, marker=marker, markersize=5, linewidth=1.8, label=name)
+        ax.plot(xs[current], ys[current], linestyle="none", marker=marker, markersize=5, color=colour)
         ax.plot(xs[current], ys[current], linestyle="none", marker=marker, markersize=11,
                 markerfacecolor="none", markeredgecolor=colour, markeredgewidth=2)
     for i, point in enumerate(points):
