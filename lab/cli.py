@@ -541,7 +541,7 @@ def report(run_dir: Path, baseline_spec: str | None, formats: str, out_dir: Path
       exolab report runs/nightly-9f8e7d6c5b --compare runs/nightly-1a2b3c4d5e@v7 --mask-pii
     """
     from lab.records import read_json
-    from lab.report import FORMATS, ReportOptions, render_report
+    from lab.report import ReportOptions, check_formats, render_report
     from lab.report.browser import BrowserError
     from lab.report.context import ReportInputs
     from lab.report.history import nightly_history
@@ -555,11 +555,10 @@ def report(run_dir: Path, baseline_spec: str | None, formats: str, out_dir: Path
         raise InputErrors([InputError(display_path(run_dir), None, "", str(exc).split(": ", 1)[-1])]) \
             from None
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
-    unknown = [f for f in chosen if f not in FORMATS]
-    if unknown or not chosen:
-        raise InputErrors([InputError("command line", None, "--format",
-                                      f"unknown format(s) {', '.join(unknown) or '(none)'}; "
-                                      f"choose from {', '.join(FORMATS)}")])
+    try:
+        check_formats(chosen)  # before the rescoring, not after it
+    except ValueError as exc:
+        raise InputErrors([InputError("command line", None, "--format", str(exc))]) from None
     state_path = folder.path / STATE_FILE
     uri = tracking_uri or (read_json(state_path)["tracking_uri"] if state_path.is_file() else DEFAULT_TRACKING_URI)
     baseline = None

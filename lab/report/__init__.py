@@ -32,7 +32,7 @@ from lab.report.integrity import (
     sha256_path,
     stamp_pdf,
 )
-from lab.report.redact import Redactor, load_redaction, secret_values
+from lab.report.redact import RedactionPattern, Redactor, load_redaction, secret_values
 from lab.results import RunFolder, read_scores_csv
 from lab.textfmt import number
 
@@ -74,8 +74,6 @@ def _env_names(value: Any) -> set[str]:
 
 def make_redactor(folder: RunFolder, mask_pii: bool, patterns: list[dict[str, str]]) -> Redactor:
     names = _env_names(read_json(folder.path / "inputs.json")) | _env_names(folder.manifest)
-    from lab.report.redact import RedactionPattern
-
     return Redactor(secrets=secret_values(os.environ, names),
                     patterns=[RedactionPattern(**p) for p in patterns] if mask_pii else [])
 
@@ -116,7 +114,7 @@ def inputs_from_snapshot(snapshot: dict[str, Any]) -> ReportInputs:
     return ReportInputs(baseline=side, history=snapshot["history"])
 
 
-def _charts(data: dict[str, Any]) -> dict[str, str]:
+def render_charts(data: dict[str, Any]) -> dict[str, str]:
     from lab.report.charts import TrendPoint, first_question_svg, question_heatmap_svg, trend_svg
 
     heat = data["charts"]["heatmap"]
@@ -144,11 +142,15 @@ def render_text(fmt: str, data: dict[str, Any], block: dict[str, Any], charts: d
         **data, block=block, integrity=integrity, svg=charts, chart_files=CHART_FILES)
 
 
+def check_formats(formats: tuple[str, ...]) -> None:
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise ValueError(f"unknown report format(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(FORMATS)}")
+
+
 def render_report(folder: RunFolder, summary: dict[str, Any],
                   options: ReportOptions = ReportOptions()) -> RenderedReport:
-    unknown = [f for f in options.formats if f not in FORMATS]
-    if unknown:
-        raise ValueError(f"unknown report format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
+    check_formats(options.formats)
     out_dir = options.out_dir or folder.path
     out_dir.mkdir(parents=True, exist_ok=True)
     prices_file = options.prices_file or metrics_dir() / "prices.yaml"
@@ -162,7 +164,7 @@ def render_report(folder: RunFolder, summary: dict[str, Any],
              "run_folder": Path(os.path.relpath(folder.path.resolve(), out_dir.resolve())).as_posix(),
              "data_sha256": data_sha, "inputs": run_input_hashes(folder.path),
              "snapshot_sha256": sha256_path(out_dir / SNAPSHOT_FILE), "masked_secrets": masked_secrets}
-    charts = _charts(data)
+    charts = render_charts(data)
     written: list[Path] = []
     formats = list(options.formats)
     if "pdf" in formats and "html" not in formats:
@@ -216,9 +218,7 @@ def render_comparison(result: dict[str, Any], out_dir: Path) -> list[Path]:
     from lab.stats import BOOTSTRAP_SAMPLES
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates_dir()), autoescape=False,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                             keep_trailing_newline=True)
+    env = _environment(autoescape=False)
     env.filters.update(pct=pct, pts=_points, spread=_spread, ci=_interval, p=_p_value, mark=_verdict_mark)
     labels = [s["label"] for s in result["sides"]]
     title = " vs ".join(f"`{label}`" for label in (reversed(labels) if len(labels) == 2 else labels))

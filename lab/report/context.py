@@ -86,16 +86,10 @@ def _question_table(folder: RunFolder, kpis: dict[str, Any], versions: list[str]
     qids = folder.suite.required_questions
     rows = {s.version: {(r["kpi"], r["question_id"]): r for r in pairwise(baseline, s, qids, seed)["questions"]}
             for s in compared}
-    base_kpis = {}
-    if external:
-        base = baseline.ok
-        for qid in qids:
-            mine = base[base["question_id"] == qid]
-            answered = mine[mine["answered"].astype(bool)]
-            base_kpis[qid] = {
-                "completeness": pct(float(mine["complete"].astype(float).mean()) if len(mine) else None),
-                "accuracy": pct(float(answered["faithful"].astype("boolean").fillna(False).astype(float).mean())
-                                if len(answered) else None)}
+    # an external baseline's own values: the "a" side of its comparison with the first version
+    first = next(iter(rows.values()), {})
+    base_kpis = {qid: {kpi: pct(first[(kpi, qid)]["a"]) for kpi in ("completeness", "accuracy")}
+                 for qid in qids} if external and first else {}
     table = []
     for qid in qids:
         cells = []

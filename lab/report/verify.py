@@ -60,7 +60,7 @@ def _input_findings(block: dict[str, Any], run_dir: Path) -> list[Finding]:
 def recompute(report: Path, block: dict[str, Any], run_dir: Path) -> tuple[dict[str, Any], int, dict[str, str]]:
     """The report data, masked-secret count and charts, rebuilt from a scratch copy of the run folder
     and the report's input snapshot."""
-    from lab.report import _charts, inputs_from_snapshot, make_redactor, report_data
+    from lab.report import inputs_from_snapshot, make_redactor, render_charts, report_data
 
     snapshot = read_json(report.parent / SNAPSHOT_FILE)
     with tempfile.TemporaryDirectory(prefix="exolab-verify-") as tmp:
@@ -76,7 +76,7 @@ def recompute(report: Path, block: dict[str, Any], run_dir: Path) -> tuple[dict[
         redaction = snapshot["redaction"]
         data, masked = report_data(folder, summary, inputs_from_snapshot(snapshot),
                                    make_redactor(folder, redaction["mask_pii"], redaction["patterns"]))
-    return data, masked, _charts(data)
+    return data, masked, render_charts(data)
 
 
 def _mlflow_finding(run_dir: Path, data_sha: str) -> Finding | None:
