@@ -3,6 +3,7 @@ take e-mails and phone numbers in RU/EN/ZH calls and leave the business figures 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -38,10 +39,10 @@ def test_secrets_are_masked_whole_everywhere_in_a_nested_context() -> None:
 def test_pii_is_masked_only_when_patterns_are_given(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EXOLAB_JUDGE_API_KEY", "judge-secret-value")
     text = "Ключ judge-secret-value, почта ivan@example.ru, тел. +7 916 123 45 67"
-    plain = Redactor.from_environment(mask_pii=False)
+    plain = Redactor(secret_values(os.environ))
     assert plain.mask(text) == "Ключ [redacted], почта ivan@example.ru, тел. +7 916 123 45 67"
     assert plain.description == "secrets masked; PII not masked"
-    full = Redactor.from_environment(mask_pii=True)
+    full = Redactor(secret_values(os.environ), load_redaction().patterns)
     assert full.mask(text) == "Ключ [redacted], почта [email], тел. [phone]"
     assert full.description == "secrets masked; PII patterns: email, phone"
 

@@ -9,7 +9,6 @@ see the customer's own words; the report says which masking it applied.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -82,14 +81,6 @@ class Redactor:
         self._secrets = re.compile("|".join(map(re.escape, self.secrets))) if self.secrets else None
         # replacements are literal text: escape backslashes so re.sub expands no group references
         self._patterns = [(re.compile(p.regex), p.replacement.replace("\\", "\\\\")) for p in self.patterns]
-
-    @classmethod
-    def from_environment(cls, mask_pii: bool, config_path: Path | None = None,
-                         names: Iterable[str] = ()) -> Redactor:
-        """Secrets from `os.environ` (`names`: the configured `*_env` variables); PII patterns from
-        `config_path` (default `metrics/redaction.yaml`) when `mask_pii`."""
-        patterns = load_redaction(config_path).patterns if mask_pii else []
-        return cls(secret_values(os.environ, names), patterns)
 
     @property
     def description(self) -> str:
