@@ -20,6 +20,7 @@ from lab.scoring.calibration import (
     balanced_accuracy,
     build_reference,
     detector_matrix,
+    detector_probability,
     fit_detector,
     fit_judge,
     gold_matrix,
@@ -46,7 +47,7 @@ def detector_cv(model: str) -> tuple[float, float]:
         fitted, classifier = fit_detector(train, reference, embedder, bank)
         x_held, _ = detector_matrix(held["text"].tolist(), reference, embedder, qids, model=fitted,
                                     classifier=classifier)
-        prob[fold == k] = fitted.probability(x_held).reshape(-1, len(qids))
+        prob[fold == k] = detector_probability(fitted, x_held).reshape(-1, len(qids))
     gold = gold_matrix(data["labels"].tolist(), qids)
     pred = prob >= 0.6
     negatives = ~gold.any(axis=1)

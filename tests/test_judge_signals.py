@@ -1,11 +1,22 @@
-"""The rule signals the capture judge combines: polarity, stance, intensity, named entities."""
+"""The rule signals the capture judge combines, without the embedding model: polarity, stance,
+intensity, oversight, scope, derived figures, dates, named entities and word overlap."""
 
 from __future__ import annotations
 
 import pytest
 
 from lab.scoring.config import load_scorer_config
-from lab.scoring.features import entities, intensity, judge_signals, polarity_negative, scope, stance
+from lab.scoring.features import (
+    JUDGE_FEATURES,
+    entities,
+    intensity,
+    judge_signals,
+    oversight,
+    polarity_negative,
+    scope,
+    stance,
+    word_overlap,
+)
 
 CFG = load_scorer_config().capture
 
@@ -88,3 +99,85 @@ def test_faithful_rewordings_fire_no_decisive_signal(truth: str, captured: str) 
     from lab.scoring.features import decisive
 
     assert not decisive(judge_signals(truth, captured, 0.8).features[None, :])[0]
+
+
+CAPTURE = load_scorer_config().capture
+
+
+def _signal(truth: str, captured: str, name: str) -> float:
+    return float(judge_signals(truth, captured, similarity=0.8).features[JUDGE_FEATURES.index(name)])
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Yes — our bot once promised a discount that didn't exist.", 1),
+    ("Был один случай: бот пообещал скидку, которой не было.", 1),
+    ("Нет, инцидентов не было.", -1),
+    ("Хуже не станет, останется как есть.", -1),
+    ("We tried UiPath; it broke whenever suppliers changed templates.", 1),
+    ("之前从来没试过任何自动化工具。", -1),
+    ("AI уже используется в продукте.", 1),
+])
+def test_stance_opening_verdict_and_word_starts(text: str, expected: int) -> None:
+    assert stance(text, CAPTURE.stance.deny, CAPTURE.stance.affirm) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("The AI drafts the answer, an agent checks it and hits send.", 1),
+    ("The AI should never send anything without a human approval.", 1),
+    ("Модель только подсказывает операторам, клиентам напрямую не отвечает.", 1),
+    ("发出前一定人工审核。", 1),
+    ("Ideal: AI sends replies straight to the customer.", -1),
+    ("GPT пишет ответы и отправляет клиентам напрямую.", -1),
+    ("机器人回复直接发给客户。", -1),
+    ("About 100 people in support.", 0),
+])
+def test_oversight(text: str, expected: int) -> None:
+    assert oversight(text, CAPTURE.oversight.human, CAPTURE.oversight.autonomous) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Операторы ведут около 40 диалогов в день каждый.", 1),
+    ("each buyer spends 3 hours a day", 1),
+    ("每个客服一天两个小时", 1),
+    ("~40 диалогов в день на всю смену", -1),
+    ("3 hrs/day for the whole procurement team", -1),
+    ("整个坐席团队每天多接40通", -1),
+    ("каждый день около 40 диалогов", 0),
+    ("3 hours each day", 0),
+])
+def test_scope_patterns(text: str, expected: int) -> None:
+    assert scope(text, CAPTURE.scope.per_person, CAPTURE.scope.total) == expected
+
+
+def test_a_derived_total_is_not_an_invented_number() -> None:
+    truth = "Five analysts spend about 20 hours a week each on manual reports."
+    assert _signal(truth, "5 analysts × 20 h = ~100 h/week on manual reports", "numbers_extra") == 0
+    assert _signal(truth, "5 analysts, 20 h/week each, 300 h/week in total", "numbers_extra") == 1
+
+
+def test_a_dropped_one_is_not_a_dropped_number() -> None:
+    assert _signal("前年上过一套RPA，后来基本停用了。", "前年试过RPA，基本停用", "numbers_dropped") == 0
+    assert _signal("Запуск нужен к 1 апреля.", "Дедлайн — 11 апреля", "number_mismatch") == 1
+
+
+def test_month_abbreviations_are_not_a_swapped_entity() -> None:
+    aliases = CAPTURE.entity_aliases
+    assert entities("Live before the holiday peak in November.", aliases) == set()
+    assert entities("Must be live before Nov peak; owner CTO", aliases) == {"CTO"}
+    assert _signal("Needed before the November peak.", "Before the Nov peak", "entity_swap") == 0
+
+
+def test_an_alias_starts_a_word() -> None:
+    assert "RISK" not in entities("Mark it with an asterisk.", CAPTURE.entity_aliases)
+
+
+def test_an_agreeing_intensity_explains_a_negation() -> None:
+    truth = "Честно — это скорее nice-to-have, на этот год у нас другие приоритеты."
+    assert _signal(truth, "Не срочно, nice-to-have", "polarity_mismatch") == 0
+
+
+def test_word_overlap_separates_a_condensed_note_from_another_fact() -> None:
+    truth = "Чаще всего ошибаются при ручном вводе паспортных данных."
+    assert word_overlap(truth, "Ошибки: ручной ввод паспортных данных") > 0.5
+    assert word_overlap(truth, "Главная проблема — долгие согласования с юристами") == 0
+    assert word_overlap("审批周期从五天变成一天", "审批周期5天→1天") > 0.5

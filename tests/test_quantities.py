@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lab.scoring.quantities import CALENDAR_MONTH, Quantity, extract_quantities
+from lab.scoring.quantities import CALENDAR_MONTH, Quantity, extract_quantities, parse_chinese_number
 
 NARROW_NBSP = "\u202f"
 NBSP = "\u00a0"
@@ -237,3 +237,63 @@ def test_multiplier_words(n: int) -> None:
         found = extract_quantities(text)
         assert len(found) == 1, f"{text!r} -> {found}"
         assert found[0].value == expected, text
+
+
+@pytest.mark.parametrize(("text", "value"), [("二千五", 2500), ("一万二", 12_000), ("三百五", 350),
+                                             ("一千零五", 1005), ("一亿二", 1.2e8), ("十五", 15)])
+def test_chinese_digit_after_a_unit_counts_in_the_next_lower_unit(text: str, value: float) -> None:
+    assert parse_chinese_number(text) == value
+
+
+def test_a_numeral_inside_a_chinese_word_is_not_a_count() -> None:
+    assert extract_quantities("主要在上海和苏州两地") == []
+    assert _only("大概有百分之八的订单").value == 8
+
+
+def test_a_short_year_is_the_year() -> None:
+    assert _only("Tried UiPath ('22) for invoices").value == 2022
+
+
+def test_for_a_quarter_is_a_period_not_a_share() -> None:
+    assert extract_quantities("We tried their bot for a quarter and dropped it.") == []
+    assert _only("a quarter of tickets").percent
+
+
+def test_once_counts_only_as_a_frequency() -> None:
+    assert extract_quantities("the bot once promised a refund") == []
+    assert _only("once a week").periods == ("week",)
+    assert _only("twice last year").value == 2
+
+
+_ZH = "零一二三四五六七八九"
+
+
+def _chinese(n: int) -> str:
+    """Standard Chinese numerals: 一万零二百, 一千零五, 十五."""
+    if n == 0:
+        return "零"
+    out, zero = "", False
+    for unit, size in (("亿", 10**8), ("万", 10**4), ("", 1)):
+        section, n = divmod(n, size)
+        if not section:
+            zero = bool(out)
+            continue
+        if zero or (out and section < 1000):
+            out += "零"
+        digits, pending = "", False
+        for mark, place in (("千", 1000), ("百", 100), ("十", 10), ("", 1)):
+            d, section = divmod(section, place)
+            if d:
+                digits += ("零" if pending else "") + _ZH[d] + mark
+                pending = False
+            elif digits:
+                pending = True
+        out += digits + unit
+        zero = False
+    return out[1:] if out.startswith("一十") else out
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(st.integers(min_value=1, max_value=10**9 - 1))
+def test_any_chinese_numeral_parses_back(n: int) -> None:
+    assert parse_chinese_number(_chinese(n)) == n, _chinese(n)

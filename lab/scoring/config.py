@@ -47,12 +47,18 @@ class Scope(_Strict):
     total: list[str] = Field(min_length=1)
 
 
+class Oversight(_Strict):
+    human: list[str] = Field(min_length=1)
+    autonomous: list[str] = Field(min_length=1)
+
+
 class CaptureConfig(_Strict):
     quantity_tolerance: float = Field(ge=0, le=1)
     entity_aliases: dict[str, list[str]] = Field(default_factory=dict)
     intensity: Intensity
     stance: Stance
     scope: Scope
+    oversight: Oversight
 
 
 class ScorerConfig(_Strict):

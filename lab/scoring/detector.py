@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from lab.bank import load_bank
-from lab.scoring.calibration import Calibration, build_reference, detector_matrix, load_calibration
+from lab.scoring.calibration import (
+    Calibration,
+    build_reference,
+    detector_matrix,
+    detector_probability,
+    load_calibration,
+)
 from lab.scoring.embeddings import CachedEmbedder, configured_model_name, get_embedder
 
 
@@ -37,7 +43,7 @@ class QuestionDetector:
         model = self.calibration.detector
         features, clauses = detector_matrix(texts, self.reference, self.embedder, self.question_ids, model=model,
                                             classifier=self.calibration.clause_classifier)
-        probability = model.probability(features).reshape(len(texts), len(self.question_ids))
+        probability = detector_probability(model, features).reshape(len(texts), len(self.question_ids))
         similarity = features[:, 0].reshape(len(texts), len(self.question_ids))
         out = []
         for i in range(len(texts)):

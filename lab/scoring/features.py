@@ -20,15 +20,16 @@ from functools import cached_property
 import numpy as np
 
 from lab.scoring.config import load_scorer_config
-from lab.scoring.quantities import Quantity, extract_quantities
-from lab.scoring.text import QUESTION_MARKS, clause_candidates, detect_language, sentences
+from lab.scoring.quantities import Quantity, extract_quantities, month_number
+from lab.scoring.text import QUESTION_MARKS, clause_candidates, detect_language, find_marker, sentences
 
 DETECTOR_FEATURES = ("similarity", "margin_other", "margin_out_of_bank", "top1", "interrogative", "restatement",
-                     "conjunct_part", "clause_classifier")
+                     "conjunct_part", "clause_classifier", "clause_top")
 JUDGE_FEATURES = ("similarity", "similarity_cross_language", "topic_margin", "cross_language", "numbers_dropped",
                   "number_mismatch", "period_mismatch",
                   "currency_mismatch", "polarity_mismatch", "stance_mismatch", "intensity_mismatch", "entity_swap",
-                  "entity_missing", "numbers_added", "numbers_extra", "scope_mismatch")
+                  "entity_missing", "numbers_added", "numbers_extra", "scope_mismatch", "oversight_mismatch",
+                  "word_overlap")
 
 
 
@@ -47,7 +48,9 @@ def candidates(text: str) -> list[Candidate]:
     out: dict[str, Candidate] = {}
     for sentence in sentences(text) or [text.strip()]:
         asks = sentence.endswith(QUESTION_MARKS) or _has_cue(sentence, cues)
-        parts = clause_candidates(sentence) if sentence.endswith(QUESTION_MARKS) else [sentence]
+        # a request asks as much as a question does: "Tell me what you tried and what the ideal
+        # would look like." holds two questions
+        parts = clause_candidates(sentence) if asks else [sentence]
         for part in parts:
             if part and part not in out:
                 out[part] = Candidate(part, asks, part != sentence)
@@ -120,7 +123,9 @@ def detector_rows(text: str, clause_vectors: np.ndarray, clauses: list[Candidate
     if clause_probs is not None:
         grid[:, :, 7] = clause_probs
     ranking = score(grid.reshape(-1, grid.shape[2])).reshape(n_c, n_q) if score else per_id
-    best = ranking.argmax(axis=0)
+    # a clause asks one thing: a question is supported only by a clause whose best question it is
+    grid[:, :, 8] = ranking >= ranking.max(axis=1, keepdims=True)
+    best = np.where(grid[:, :, 8] > 0, ranking, ranking - 1e6).argmax(axis=0)
     return [DetectorRow(qid, clauses[best[j]].text, grid[best[j], j]) for j, qid in enumerate(question_ids)]
 
 
@@ -153,26 +158,49 @@ def entities(text: str, aliases: dict[str, list[str]] | None = None) -> set[str]
     canonical name, so "support and procurement" and "поддержка и закупки" name the same things."""
     for canonical, spellings in (aliases or {}).items():
         for spelling in sorted(spellings, key=len, reverse=True):
-            text = re.sub(re.escape(spelling), f" {canonical} ", text, flags=re.IGNORECASE)
+            # a Latin or Cyrillic spelling starts a word ("risk" is not in "asterisk"); CJK has no words
+            boundary = r"(?<![A-Za-zА-Яа-яЁё0-9])" if re.match(r"[A-Za-zА-Яа-яЁё]", spelling) else ""
+            text = re.sub(boundary + re.escape(spelling), f" {canonical} ", text, flags=re.IGNORECASE)
     found = {m.group(0).upper() for m in _ACRONYM.finditer(text)}
     found |= {m.group(0).upper() for m in _NAME.finditer(text.strip()) if m.group(0) not in _COMMON_CAPITALISED}
-    return found
+    # months are compared as dates by the quantity signals: "Nov" and "November" are one month
+    return {name for name in found if month_number(name.capitalize() if name == "MAY" else name) is None}
 
 
-def _says(lowered: str, cue: str) -> bool:
-    """A cue starting with "^" counts only at the start of the text: "Нет, …" answers no, while
-    "тариф, которого нет, …" does not."""
-    if cue.startswith("^"):
-        return lowered.lstrip(" \"'«“—-").startswith(cue[1:])
-    return cue in lowered
+def _opens_with(lowered: str, cues: list[str]) -> bool:
+    return any(c.startswith("^") and lowered.startswith(c[1:]) for c in cues)
+
+
+def _mentions(lowered: str, cues: list[str]) -> bool:
+    return any(not c.startswith("^") and find_marker(lowered, [c]) for c in cues)
+
+
+def _lowered(text: str) -> str:
+    return text.lower().lstrip(" \"'«“—-")
 
 
 def stance(text: str, deny: list[str], affirm: list[str]) -> int:
-    """-1 denies, +1 affirms, 0 neither: "no incidents so far" is -1 though it says "incident"."""
-    lowered = f" {text.lower()} "
-    if any(_says(lowered, w) for w in deny):
+    """-1 denies, +1 affirms, 0 neither. An answer that opens with its verdict ("Yes — it promised
+    a discount that didn't exist", "Был случай …") stands by it; otherwise a denial anywhere wins:
+    "no incidents so far" denies though it names an incident. Cues starting with "^" count only at
+    the start; the others at the start of a word ("never" is not in "whenever")."""
+    lowered = _lowered(text)
+    if _opens_with(lowered, deny):
         return -1
-    return int(any(_says(lowered, w) for w in affirm))
+    if _opens_with(lowered, affirm):
+        return 1
+    if _mentions(lowered, deny):
+        return -1
+    return int(_mentions(lowered, affirm))
+
+
+def first_cue(text: str, negative: list[str], positive: list[str]) -> int:
+    """-1 or +1 by the cue that comes first (the longest where two start together: "напрямую не"
+    before "напрямую"), 0 when there is none."""
+    lowered = _lowered(text)
+    hits = [(found[0], -len(cue), sign) for sign, cues in ((-1, negative), (1, positive)) for cue in cues
+            if (found := find_marker(lowered, [cue]))]
+    return min(hits)[2] if hits else 0
 
 
 # a negation right before a pressing word turns it around: "не срочно", "not urgent", "不紧急"
@@ -193,9 +221,37 @@ def intensity(text: str, high: list[str], low: list[str]) -> int:
 
 
 def scope(text: str, per_person: list[str], total: list[str]) -> int:
-    """+1 a figure per person, -1 for the whole team, 0 unsaid."""
+    """+1 a figure per person, -1 for the whole team, 0 unsaid (the cues are regular expressions)."""
     lowered = text.lower()
-    return int(any(w in lowered for w in per_person)) - int(any(w in lowered for w in total))
+    return (int(any(re.search(p, lowered) for p in per_person))
+            - int(any(re.search(p, lowered) for p in total)))
+
+
+def oversight(text: str, human: list[str], autonomous: list[str]) -> int:
+    """+1 a human reviews what the AI produces, -1 the AI acts alone, 0 unsaid."""
+    return first_cue(text, autonomous, human)
+
+
+_WORD = re.compile(r"[A-Za-zА-Яа-яЁё]{4,}|[\u4e00-\u9fff]+")
+
+
+def content_words(text: str) -> set[str]:
+    """Crude stems of the words of four letters or more (their first five letters, so inflected
+    forms meet), and the character pairs of Chinese text."""
+    out: set[str] = set()
+    for word in _WORD.findall(text.lower()):
+        if "\u4e00" <= word[0] <= "\u9fff":
+            out |= {word[i:i + 2] for i in range(len(word) - 1)} or {word}
+        else:
+            out.add(word[:5])
+    return out
+
+
+def word_overlap(truth: str, captured: str) -> float:
+    """Share of the capture's content words that the ground truth has: a note condenses what was
+    said, so a faithful one mostly reuses its words, while an answer about something else does not."""
+    words = content_words(captured)
+    return len(words & content_words(truth)) / len(words) if words else 0.0
 
 
 def _same_kind(a: Quantity, b: Quantity) -> bool:
@@ -208,17 +264,43 @@ def _same_kind(a: Quantity, b: Quantity) -> bool:
     return bool(set(a.periods) & set(b.periods))
 
 
+def _bare(q: Quantity) -> bool:
+    return not (q.percent or q.currency or q.periods)
+
+
+def _bare_one(q: Quantity) -> bool:
+    return q.value == 1 and _bare(q)
+
+
+DERIVED_TOLERANCE = 0.1  # "× 5 analysts ≈ 100 h/week" is rounded
+
+
+def _derived(value: float, truth: list[float]) -> bool:
+    """A figure a note computed from the ground truth's own figures: a product or a sum of two."""
+    pairs = [(a, b) for i, a in enumerate(truth) for b in truth[i + 1:]]
+    return any(_close_enough(value, a * b) or _close_enough(value, a + b) for a, b in pairs)
+
+
+def _close_enough(a: float, b: float) -> bool:
+    return abs(a - b) <= DERIVED_TOLERANCE * max(abs(a), abs(b), 1e-9)
+
+
 def quantity_signals(truth: list[Quantity], captured: list[Quantity], tol: float) -> tuple[dict[str, float], list[str]]:
     """Flags and the reasons behind them; each reason names the number it is about."""
     out = {"numbers_dropped": 0.0, "number_mismatch": 0.0, "period_mismatch": 0.0,
            "currency_mismatch": 0.0, "numbers_added": float(bool(captured) and not truth), "numbers_extra": 0.0}
     reasons: list[str] = []
+    if not captured:
+        truth = [t for t in truth if not _bare_one(t)]  # "一套", "every one of": nothing to keep
     if truth and not captured:
         out["numbers_dropped"] = 1.0
         return out, ["the captured value drops the number(s) of the ground truth"]
     for t in truth:
         shown = f"{t.value:g}{'%' if t.percent else ''}"
         same = [c for c in captured if c.matches(t, tol)]
+        if not same and _bare_one(t) and not any(_bare(c) and not any(x.matches(c, tol) for x in truth)
+                                                 for c in captured):
+            continue  # "once", "one of", "一次": a note may drop it, unless it puts another figure there
         if not same:
             out["number_mismatch"] = 1.0
             reasons.append(f"number {shown} of the ground truth is not in the captured value")
@@ -232,7 +314,8 @@ def quantity_signals(truth: list[Quantity], captured: list[Quantity], tol: float
         if t.currency and not any(c.currency in (None, t.currency) for c in same):
             out["currency_mismatch"] = 1.0
             reasons.append(f"currency differs for {shown}: {t.currency} expected")
-    extra = [c for c in captured if any(_same_kind(t, c) for t in truth) and not any(t.matches(c, tol) for t in truth)]
+    extra = [c for c in captured if any(_same_kind(t, c) for t in truth) and not any(t.matches(c, tol) for t in truth)
+             and not _derived(c.value, [t.value for t in truth])]
     if extra:
         # not decisive: a note may add a derived figure ("20 FTE, about $1M a year")
         out["numbers_extra"] = 1.0
@@ -278,6 +361,13 @@ def judge_signals(truth: str, captured: str, similarity: float, topic_margin: fl
                             * stance(captured, cfg.stance.deny, cfg.stance.affirm) < 0)
     scope_mismatch = float(scope(truth, cfg.scope.per_person, cfg.scope.total)
                            * scope(captured, cfg.scope.per_person, cfg.scope.total) < 0)
+    t_over = oversight(truth, cfg.oversight.human, cfg.oversight.autonomous)
+    c_over = oversight(captured, cfg.oversight.human, cfg.oversight.autonomous)
+    oversight_mismatch = float(t_over * c_over < 0)
+    # a negation already accounted for by a signal that agrees ("не срочно" vs "nice-to-have",
+    # "не ухудшится" vs "хуже не станет") is not a change of meaning
+    if polarity and ((t_int == c_int != 0) or (t_over == c_over != 0)):
+        polarity = 0.0
     t_ent, c_ent = entities(truth, cfg.entity_aliases), entities(captured, cfg.entity_aliases)
     swap = float(bool(t_ent - c_ent) and bool(c_ent - t_ent))
     missing = float(bool(t_ent) and not (t_ent & c_ent) and not swap)
@@ -285,7 +375,8 @@ def judge_signals(truth: str, captured: str, similarity: float, topic_margin: fl
               "topic_margin": topic_margin, "cross_language": cross, **q, "polarity_mismatch": polarity,
               "stance_mismatch": stance_mismatch,
               "intensity_mismatch": intensity_mismatch, "entity_swap": swap, "entity_missing": missing,
-              "scope_mismatch": scope_mismatch}
+              "scope_mismatch": scope_mismatch, "oversight_mismatch": oversight_mismatch,
+              "word_overlap": word_overlap(truth, captured) * (1 - cross)}
     reasons = list(quantity_reasons)
     if polarity:
         reasons.append("polarity differs (negated in one, affirmed in the other)")
@@ -297,6 +388,8 @@ def judge_signals(truth: str, captured: str, similarity: float, topic_margin: fl
         reasons.append("intensity differs (pressing in one, not pressing in the other)")
     if scope_mismatch:
         reasons.append("a figure per person in one is a figure for the whole team in the other")
+    if oversight_mismatch:
+        reasons.append("a human reviews in one, the AI acts alone in the other")
     if swap:
         reasons.append(f"named entities differ: {sorted(t_ent)} vs {sorted(c_ent)}")
     if missing:

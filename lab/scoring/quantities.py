@@ -51,7 +51,10 @@ ZH_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "兩": 2, "三": 
 ZH_SMALL = {"十": 10, "百": 100, "千": 1000}
 ZH_LARGE = {"万": 1e4, "萬": 1e4, "亿": 1e8, "億": 1e8}
 
-ZH_MEASURE_WORDS = set("个個名人位家次周週月年天小季")
+# what may follow a Chinese numeral for it to count something: 三天, 五家, 两通; 两地 is a word
+ZH_MEASURE_WORDS = set("个個名人位家次周週月年天小季条條通件张張份单單笔筆台套种種项項回遍倍成分元块塊"
+                       "岁歲级級层層步批期轮輪点點号號趟起例封间間所座组組支队隊部门門处處类類样樣只隻"
+                       "双雙对對段万萬千百十亿億时時秒")
 
 PERIODS: dict[str, tuple[str, ...]] = {
     "second": ("second", "seconds", "sec", "secs", "секунд", "секунды", "секунду", "сек", "秒", "秒钟"),
@@ -84,7 +87,10 @@ FRACTIONS: dict[str, float] = {
     **{f"{digit}成": 10.0 * value for digit, value in zip("一二三四五六七八九", range(1, 10), strict=True)},
 }
 _FRACTION = re.compile(
-    "|".join(r"(?<!and a )(?<!and )\bhalf\b" if k == "half" else re.escape(k)
+    "|".join(r"(?<!and a )(?<!and )\bhalf\b" if k == "half"
+             # "for a quarter" is three months; "a quarter of the tickets" is a share
+             else re.escape(k) + r"(?= of\b)" if k.endswith("quarter")
+             else re.escape(k)
              for k in sorted(FRACTIONS, key=len, reverse=True)),
     re.IGNORECASE,
 )
@@ -154,17 +160,20 @@ def parse_chinese_number(text: str) -> float | None:
     """一千二百 → 1200, 八万 → 80000, 十五 → 15, 两亿 → 2e8."""
     if not text or text[0] in ZH_LARGE:
         return None  # a bare 万/亿 is a word (万一 "in case"), not a number; 十万 / 百万 are numbers
-    total, section, digit = 0.0, 0.0, None
+    total, section, digit, last_unit = 0.0, 0.0, None, 1.0
     for ch in text:
         if ch in ZH_DIGITS:
             digit = float(ZH_DIGITS[ch])
         elif ch in ZH_SMALL:
             section += (digit if digit is not None else 1.0) * ZH_SMALL[ch]
-            digit = None
+            digit, last_unit = None, ZH_SMALL[ch]
         elif ch in ZH_LARGE:
             section += digit or 0.0
             total += (section or 1.0) * ZH_LARGE[ch]
-            section, digit = 0.0, None
+            section, digit, last_unit = 0.0, None, ZH_LARGE[ch]
+    # a digit right after a unit counts in the next lower unit: 二千五 is 2 500, 一万二 is 12 000
+    if digit is not None and last_unit >= 100 and text[-2] not in "零〇":
+        digit *= last_unit / 10
     return total + section + (digit or 0.0)
 
 
@@ -226,15 +235,16 @@ def _calendar_month(tokens: list[str], end: int) -> bool:
 
 # Month names are numbers too: "by the end of June", "до конца июня" and "六月底" state one deadline.
 _MONTH_NAME = re.compile(
-    r"^(?:(january|jan)|(february|feb)|(march)|(april|apr)|(May)|(june)|(july)|(august|aug)|(september|sept)"
+    r"^(?:(january|jan)|(february|feb)|(march|mar)|(april|apr)|(May)|(june|jun)|(july|jul)|(august|aug)|(september|sept|sep)"
     r"|(october|oct)|(november|nov)|(december|dec))$"
-    r"|^(?:(январ\w*)|(феврал\w*)|(март[аеу]?)|(апрел\w*)|(ма[йяе]))$"
-    r"|^(?:(июн[ьяе])|(июл[ьяе])|(август[аеу]?)|(сентябр\w*)|(октябр\w*)|(ноябр\w*)|(декабр\w*))$"
+    r"|^(?:(январ\w*|янв)|(феврал\w*|фев)|(март[аеу]?|мар)|(апрел\w*|апр)|(ма[йяе]))$"
+    r"|^(?:(июн[ьяе]|июн)|(июл[ьяе]|июл)|(август[аеу]?|авг)|(сентябр\w*|сент|сен)|(октябр\w*|окт)|(ноябр\w*|нояб|ноя)"
+    r"|(декабр\w*|дек))$"
 )
 CALENDAR_MONTH = "calendar_month"
 
 
-def _month_number(token: str) -> int | None:
+def month_number(token: str) -> int | None:
     match = _MONTH_NAME.match(token if token == "May" else token.lower())
     if not match:
         return None
@@ -253,7 +263,12 @@ _HALF_PERIOD = [
 ]
 
 
+_CJK_CHAR = re.compile(r"[\u4e00-\u9fff]")
+_SHORT_YEAR = re.compile(r"[’'‘](\d{2})(?!\d)")
+
+
 def extract_quantities(text: str) -> list[Quantity]:
+    text = _SHORT_YEAR.sub(r"20\1", text)  # "('22)" is 2022
     for pattern, replacement in _HALF_PERIOD:
         text = pattern.sub(replacement, text)
     fractions = [Quantity(FRACTIONS[m.group(0).lower()], percent=True) for m in _FRACTION.finditer(text)]
@@ -274,6 +289,11 @@ def _numbers(text: str) -> list[Quantity]:
         elif re.fullmatch(r"[零〇一二两兩三四五六七八九十百千万萬亿億半]+", tok):
             nxt = tokens[i + 1] if i + 1 < len(tokens) else ""
             after = tokens[i + 2] if i + 2 < len(tokens) else ""
+            if len(tok) == 1 and tok not in "十百千万萬亿億" and nxt and _CJK_CHAR.fullmatch(nxt) \
+                    and nxt not in ZH_MEASURE_WORDS and tok not in ("一", "半") \
+                    and not (i and tokens[i - 1] in ("百分之", "第", "约", "近", "超", "共")):
+                i += 1  # part of a word such as 两地 / 三方 / 四处, not a count
+                continue
             if tok in ("一", "半") and nxt and (nxt not in ZH_MEASURE_WORDS
                                               or (nxt in "个個" and not any(after in m for m in PERIODS.values()))):
                 i += 1  # part of a word such as 一些 / 一起 / 一般, not a number
@@ -312,11 +332,13 @@ def _numbers(text: str) -> list[Quantity]:
             out.append(Quantity(value, periods=(CALENDAR_MONTH,)))
             i = end + 1
             continue
-        if value is None and (month := _month_number(tok)) is not None:
+        if value is None and (month := month_number(tok)) is not None:
             out.append(Quantity(float(month), periods=(CALENDAR_MONTH,)))
             i += 1
             continue
-        if value is None and (low in _FREQUENCY or (low == "раз" and lowered[i + 1:i + 2] in (["в"], ["за"]))):
+        following = lowered[i + 1:i + 2]
+        if value is None and ((low in _FREQUENCY and (low != "once" or following in (["a"], ["per"], ["every"])))
+                              or (low == "раз" and following in (["в"], ["за"]))):
             value = _FREQUENCY.get(low, 1.0)
         if value is None:
             i += 1

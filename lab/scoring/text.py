@@ -15,7 +15,9 @@ _CONJUNCTION = re.compile(
     r"|,\s*(?=(?:а |и )?(?:кто|что|как|где|сколько|какие|какой|какая|насколько|были ли|есть ли|почему|зачем)\b)"
     r"|,\s*(?=(?:and |or )?(?:who|what|how|where|which|why|when|is|are|do|does|did|have|has)\b)"
     r"|，(?=[^，]*" + _ZH_ASKS + ")"
+    r"|、(?=[^、，]{4,})"  # an enumeration of questions: "公司多少人、哪几个团队最吃紧、AI谁在推"
 )
+_LEADING_CONJUNCTION = re.compile(r"^(?:and|or|but|а|и|но)\s+", re.IGNORECASE)
 QUESTION_MARKS = ("?", "？")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _CYRILLIC = re.compile(r"[А-Яа-яЁё]")
@@ -37,11 +39,12 @@ def _split_conjuncts(text: str) -> list[str]:
 def clause_candidates(question: str) -> list[str]:
     """The whole question plus its conjunct parts, so "how many people and who drives AI?" is
     judged both as a whole and as two questions."""
-    parts = [p.strip(" ?？.。!！—-–") for p in _split_conjuncts(question.rstrip("?？.。!！"))]
+    parts = [_LEADING_CONJUNCTION.sub("", p.strip(" ?？.。!！—-–"))
+             for p in _split_conjuncts(question.rstrip("?？.。!！"))]
     parts = [p for p in parts if len(p.split()) >= 2 or len(_CJK.findall(p)) >= 4]
     # a Chinese clause before a comma is often a preamble or a condition (大概来说，如果…，): only
     # clauses that ask something themselves are judged on their own
-    parts = [p for p in parts if not _CJK.search(p) or _ZH_INTERROGATIVE.search(p)]
+    parts = [p for p in parts if not _CJK.search(p) or _ZH_INTERROGATIVE.search(p) or "、" in question]
     out = [question]
     if len(parts) > 1:
         out.extend(parts)
@@ -66,7 +69,8 @@ def find_marker(text: str, markers: list[str]) -> tuple[int, str] | None:
     low = text.lower()
     best: tuple[int, str] | None = None
     for marker in markers:
-        match = re.search(r"(?<![a-zа-яё0-9])" + re.escape(marker.lower()), low)
+        boundary = r"(?<![a-zа-яё0-9])" if re.match(r"[a-zа-яё0-9]", marker.lower()) else ""
+        match = re.search(boundary + re.escape(marker.lower()), low)
         if match and (best is None or match.start() < best[0]):
             best = (match.start(), marker)
     return best
