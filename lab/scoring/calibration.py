@@ -13,7 +13,7 @@ import importlib.metadata
 import os
 import re
 from collections.abc import Callable
-from functools import cached_property, lru_cache
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +75,6 @@ class ClauseClassifier(_Model):
     classes: list[str]
     coef: list[list[float]]
     intercept: list[float]
-    lexical_weight: float = 0.0
     lexical: dict[str, list[float]] = {}
 
     @cached_property
@@ -84,20 +83,20 @@ class ClauseClassifier(_Model):
         return np.asarray(self.coef, dtype=np.float64).T, np.asarray(self.intercept, dtype=np.float64)
 
     @cached_property
-    def _lexical(self) -> Any:
-        from scipy.sparse import csr_matrix
-
+    def _lexical(self) -> np.ndarray:
+        """A dense weight table (65 536 × classes, a few MB): sparse n-grams times a dense table is
+        one cheap product per turn, where a sparse table costs a sparse-by-sparse product."""
         rows = np.array([int(k) for k in self.lexical], dtype=np.int64)
         weights = np.zeros((LEXICAL_FEATURES, len(self.classes)))
         if len(rows):
             weights[rows] = np.asarray(list(self.lexical.values()), dtype=np.float64)
-        return csr_matrix(weights)
+        return weights
 
     def for_questions(self, vectors: np.ndarray, texts: list[str], question_ids: list[str]) -> np.ndarray:
         weights, intercept = self._weights
         z = np.asarray(vectors, dtype=np.float64) @ weights + intercept
         if self.lexical:
-            z += np.asarray((lexical_vectors(texts) * self.lexical_weight @ self._lexical).todense())
+            z += lexical_vectors(texts) @ self._lexical
         z -= z.max(axis=1, keepdims=True)
         p = np.exp(z)
         p /= p.sum(axis=1, keepdims=True)
@@ -106,15 +105,21 @@ class ClauseClassifier(_Model):
 
 
 LEXICAL_FEATURES = 2 ** 16
-LEXICAL_WEIGHT = 1.0
+
+
+@cache
+def _hashing_vectorizer() -> Any:
+    """Built (and scikit-learn imported) once per process; the detector does it when it loads, so
+    the first scored turn does not pay for it."""
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    return HashingVectorizer(analyzer="char_wb", ngram_range=(2, 4), n_features=LEXICAL_FEATURES,
+                             alternate_sign=False, norm="l2")
 
 
 def lexical_vectors(texts: list[str]) -> Any:
     """Hashed character 2–4-grams within words, L2-normalised: deterministic, no vocabulary to ship."""
-    from sklearn.feature_extraction.text import HashingVectorizer
-
-    return HashingVectorizer(analyzer="char_wb", ngram_range=(2, 4), n_features=LEXICAL_FEATURES,
-                             alternate_sign=False, norm="l2").transform(texts)
+    return _hashing_vectorizer().transform(texts)
 
 
 class ReferenceText(_Model):
@@ -305,7 +310,7 @@ def choose_detector_threshold(prob: np.ndarray, gold: np.ndarray, negative_items
     on non-question items within `DEV_FALSE_POSITIVE_RATE`; a threshold over that scores 0."""
     def score(t: float) -> float:
         pred = prob >= t
-        per_item = pred.reshape(-1, n_ids).any(axis=1)
+        per_item: np.ndarray = np.asarray(pred.reshape(-1, n_ids).any(axis=1))
         fp_rate = float(per_item[negative_items].mean()) if negative_items.any() else 0.0
         return _micro_f1(pred, gold) if fp_rate <= DEV_FALSE_POSITIVE_RATE else 0.0
 
@@ -401,7 +406,7 @@ def _fit_clause_classifier(texts: list[str], labels: list[str], embedder: Cached
     from sklearn.linear_model import LogisticRegression
 
     dense = embedder.encode(texts)
-    lexical = lexical_vectors(texts) * LEXICAL_WEIGHT
+    lexical = lexical_vectors(texts)
     model = LogisticRegression(C=CLASSIFIER_C, max_iter=5000).fit(hstack([csr_matrix(dense), lexical]).tocsr(),
                                                                   labels)
     width = dense.shape[1]
@@ -411,7 +416,6 @@ def _fit_clause_classifier(texts: list[str], labels: list[str], embedder: Cached
     return ClauseClassifier(classes=[str(c) for c in model.classes_],
                             coef=[[round(float(x), 6) for x in row[:width]] for row in model.coef_],
                             intercept=[round(float(x), 6) for x in model.intercept_],
-                            lexical_weight=LEXICAL_WEIGHT,
                             lexical={str(i): [round(float(x), 4) for x in model.coef_[:, width + i]] for i in seen})
 
 

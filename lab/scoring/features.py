@@ -20,7 +20,7 @@ from functools import cached_property
 import numpy as np
 
 from lab.scoring.config import load_scorer_config
-from lab.scoring.quantities import Quantity, extract_quantities, month_number
+from lab.scoring.quantities import Quantity, extract_quantities, month_number, relatively_close
 from lab.scoring.text import QUESTION_MARKS, clause_candidates, detect_language, find_marker, sentences
 
 DETECTOR_FEATURES = ("similarity", "margin_other", "margin_out_of_bank", "top1", "interrogative", "restatement",
@@ -172,7 +172,7 @@ def _opens_with(lowered: str, cues: list[str]) -> bool:
 
 
 def _mentions(lowered: str, cues: list[str]) -> bool:
-    return any(not c.startswith("^") and find_marker(lowered, [c]) for c in cues)
+    return find_marker(lowered, [c for c in cues if not c.startswith("^")]) is not None
 
 
 def _lowered(text: str) -> str:
@@ -278,11 +278,8 @@ DERIVED_TOLERANCE = 0.1  # "× 5 analysts ≈ 100 h/week" is rounded
 def _derived(value: float, truth: list[float]) -> bool:
     """A figure a note computed from the ground truth's own figures: a product or a sum of two."""
     pairs = [(a, b) for i, a in enumerate(truth) for b in truth[i + 1:]]
-    return any(_close_enough(value, a * b) or _close_enough(value, a + b) for a, b in pairs)
-
-
-def _close_enough(a: float, b: float) -> bool:
-    return abs(a - b) <= DERIVED_TOLERANCE * max(abs(a), abs(b), 1e-9)
+    return any(relatively_close(value, a * b, DERIVED_TOLERANCE) or relatively_close(value, a + b, DERIVED_TOLERANCE)
+               for a, b in pairs)
 
 
 def quantity_signals(truth: list[Quantity], captured: list[Quantity], tol: float) -> tuple[dict[str, float], list[str]]:

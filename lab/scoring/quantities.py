@@ -121,7 +121,7 @@ class Quantity:
     def matches(self, other: Quantity, tolerance: float = 0.02) -> bool:
         if self.percent != other.percent:
             return False
-        return _close(self.value, other.value, tolerance) or self.same_duration(other, tolerance)
+        return relatively_close(self.value, other.value, tolerance) or self.same_duration(other, tolerance)
 
     def same_duration(self, other: Quantity, tolerance: float) -> bool:
         """Half a year is six months: a duration in one time unit matches the same duration in
@@ -131,14 +131,14 @@ class Quantity:
         days = [DURATION_DAYS.get(self.periods[0]), DURATION_DAYS.get(other.periods[0])]
         if days[0] is None or days[1] is None:
             return False
-        return _close(self.value * days[0], other.value * days[1], max(tolerance, 0.05))
+        return relatively_close(self.value * days[0], other.value * days[1], max(tolerance, 0.05))
 
 
 DURATION_DAYS = {"second": 1 / 86400, "minute": 1 / 1440, "hour": 1 / 24, "day": 1.0, "week": 7.0,
                  "month": 365.25 / 12, "quarter": 365.25 / 4, "year": 365.25}
 
 
-def _close(a: float, b: float, tolerance: float) -> bool:
+def relatively_close(a: float, b: float, tolerance: float) -> bool:
     return abs(a - b) / max(abs(a), abs(b), 1e-9) <= tolerance
 
 
