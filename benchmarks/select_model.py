@@ -44,10 +44,10 @@ def detector_cv(model: str) -> tuple[float, float]:
     for k in range(FOLDS):
         train, held = data[fold != k], data[fold == k]
         reference = build_reference(training_references(bank, train), embedder)
-        fitted, classifier = fit_detector(train, reference, embedder, bank)
-        x_held, _ = detector_matrix(held["text"].tolist(), reference, embedder, qids, model=fitted,
-                                    classifier=classifier)
-        prob[fold == k] = detector_probability(fitted, x_held).reshape(-1, len(qids))
+        fit = fit_detector(train, reference, embedder, bank)
+        x_held, _ = detector_matrix(held["text"].tolist(), reference, embedder, qids, model=fit.model,
+                                    classifier=fit.classifier)
+        prob[fold == k] = detector_probability(fit.model, x_held).reshape(-1, len(qids))
     gold = gold_matrix(data["labels"].tolist(), qids)
     pred = prob >= 0.6
     negatives = ~gold.any(axis=1)

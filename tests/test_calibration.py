@@ -8,9 +8,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lab.bank import load_bank
-from lab.scoring.calibration import Calibration, calibration_path, inputs_sha256
+from lab.scoring.calibration import (
+    LEXICAL_FEATURES,
+    Calibration,
+    calibration_path,
+    inputs_sha256,
+    lexical_scores,
+    lexical_vectors,
+)
 from lab.scoring.data import SPLITS, capture_items, data_sha256, detector_items, split_of
 from lab.scoring.embeddings import DEFAULT_MODEL, get_embedder
 from lab.scoring.evaluation import evaluate_scorers, render_markdown
@@ -117,3 +126,12 @@ def test_a_model_without_calibration_is_refused(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "exolab calibrate --embedding-model minilm" in result.stderr
     assert not (tmp_path / "runs").exists()
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@given(st.lists(st.text(alphabet=st.sampled_from(list("abc АБВ 多少人?,.-'\t\n")), max_size=40), min_size=1,
+                max_size=4))
+def test_single_turn_n_gram_scores_equal_the_vectoriser_product(texts: list[str]) -> None:
+    """Scoring a turn skips scikit-learn's vectoriser for speed; the numbers must not move."""
+    weights = np.random.default_rng(0).normal(size=(LEXICAL_FEATURES, 3))
+    np.testing.assert_allclose(lexical_scores(texts, weights), lexical_vectors(texts) @ weights, atol=1e-12)

@@ -51,8 +51,10 @@ def test_intensity(text: str, expected: int) -> None:
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("AI由我们CTO牵头。", {"AI", "CTO"}), ("Our Head of Customer Experience drives AI", {"AI", "CX"}),
-    ("За AI отвечает финансовый директор", {"AI", "CFO"}), ("We tried Intercom and then Drift.", {"INTERCOM", "DRIFT"}),
+    ("AI由我们CTO牵头。", {"CTO"}), ("Our Head of Customer Experience drives AI", {"CX"}),
+    ("За AI отвечает финансовый директор", {"CFO"}), ("директор по клиентскому опыту", {"CX"}),
+    ("Most loaded: support, then billing.", {"SUPPORT", "BILLING"}),
+    ("We tried Intercom and then Drift.", {"INTERCOM", "DRIFT"}),
     ("Intercom was our first attempt", {"INTERCOM"}), ("Just under 50,000 employees.", set()),
     ("最耗人的是理赔咨询", {"CLAIMS"}), ("поддержка и закупки", {"SUPPORT", "PROCUREMENT"}),
 ])
@@ -174,6 +176,16 @@ def test_an_alias_starts_a_word() -> None:
 def test_an_agreeing_intensity_explains_a_negation() -> None:
     truth = "Честно — это скорее nice-to-have, на этот год у нас другие приоритеты."
     assert _signal(truth, "Не срочно, nice-to-have", "polarity_mismatch") == 0
+
+
+
+def test_an_agreeing_stance_explains_a_negation() -> None:
+    assert _signal("останется так же, жить можно", "ничего не изменится, и это терпимо", "polarity_mismatch") == 0
+    assert _signal("останется так же, жить можно", "станет хуже", "stance_mismatch") == 1
+
+def test_shared_generic_acronyms_keep_no_entity() -> None:
+    """Every answer about AI says "AI": sharing it must not hide that the CTO went missing."""
+    assert _signal("AI у нас драйвит CTO.", "AI is used for application scoring", "entity_missing") == 1
 
 
 def test_word_overlap_separates_a_condensed_note_from_another_fact() -> None:

@@ -265,6 +265,23 @@ def test_once_counts_only_as_a_frequency() -> None:
     assert _only("twice last year").value == 2
 
 
+
+def test_the_first_numeral_of_a_chinese_range_counts() -> None:
+    assert [q.value for q in extract_quantities("整理一套资料需要五到十天")] == [1, 5, 10]
+    assert [q.value for q in extract_quantities("三至五家供应商")] == [3, 5]
+
+
+@pytest.mark.parametrize("text", ["一线支持能多处理一倍的工单", "工单能翻一倍", "工单量翻一番", "可以处理两倍的工单量",
+                                  "handle twice as many tickets", "we doubled the output",
+                                  "обрабатывать вдвое больше заявок", "в два раза больше заявок",
+                                  "зимой число обращений удваивается", "工单量翻倍"])
+def test_growth_said_as_a_multiple_is_the_multiple(text: str) -> None:
+    assert _only(text).value == 2
+
+
+def test_double_check_is_not_a_multiple() -> None:
+    assert extract_quantities("we double-check every answer") == []
+
 _ZH = "零一二三四五六七八九"
 
 

@@ -154,7 +154,9 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"- Calibration fitted on data `{report['calibration_data_sha256'][:16]}`; "
         f"{report['detector_items']} detector items and {report['judge_items']} capture items in this split",
         f"- Naive baseline: cosine over one threshold (detector {report['thresholds']['naive_detector']:.3f}, "
-        f"judge {report['thresholds']['naive_judge']:.3f}), thresholds chosen on dev like the Lab's",
+        f"judge {report['thresholds']['naive_judge']:.3f}), thresholds chosen on dev by the "
+        "Lab's rule (the Lab's detector threshold also sees its cross-fitted train turns; the baseline "
+        "cannot, its references are those turns)",
         "",
         "## Asked-question detector",
         "",

@@ -54,7 +54,10 @@ def candidates(text: str) -> list[Candidate]:
         for part in parts:
             if part and part not in out:
                 out[part] = Candidate(part, asks, part != sentence)
-    return list(out.values())
+    # beside a sentence that asks, one that neither asks nor requests ("Понял.", "We help teams
+    # like yours.") is preamble: judging it costs an encode and finds nothing
+    asking = [c for c in out.values() if c.interrogative]
+    return asking or list(out.values())
 
 
 def _has_cue(text: str, cues: list[str]) -> bool:
@@ -145,6 +148,8 @@ _NAME = re.compile(r"(?<![A-Za-z])(?<![.!?:;]\s)(?<!^)[A-Z][a-z]+(?:[A-Z][A-Za-z
 _COMMON_CAPITALISED = {"We", "The", "Our", "It", "In", "About", "Around", "Roughly", "And", "But",
                        "Yes", "No", "So", "Well", "Mostly", "They", "This", "That", "There", "Approx",
                        "Currently", "Today", "Now", "Only", "Some", "Customer", "Team", "Head"}
+# acronyms every answer about AI shares: they name no one, so sharing them keeps no entity
+_GENERIC_ACRONYMS = {"AI", "LLM", "LLMS", "ML", "NLP", "GENAI"}
 
 
 def polarity_negative(text: str) -> bool:
@@ -164,7 +169,8 @@ def entities(text: str, aliases: dict[str, list[str]] | None = None) -> set[str]
     found = {m.group(0).upper() for m in _ACRONYM.finditer(text)}
     found |= {m.group(0).upper() for m in _NAME.finditer(text.strip()) if m.group(0) not in _COMMON_CAPITALISED}
     # months are compared as dates by the quantity signals: "Nov" and "November" are one month
-    return {name for name in found if month_number(name.capitalize() if name == "MAY" else name) is None}
+    return {name for name in found - _GENERIC_ACRONYMS
+            if month_number(name.capitalize() if name == "MAY" else name) is None}
 
 
 def _opens_with(lowered: str, cues: list[str]) -> bool:
@@ -354,16 +360,18 @@ def judge_signals(truth: str, captured: str, similarity: float, topic_margin: fl
     t_int = intensity(truth, cfg.intensity.high, cfg.intensity.low)
     c_int = intensity(captured, cfg.intensity.high, cfg.intensity.low)
     intensity_mismatch = float(t_int * c_int < 0)
-    stance_mismatch = float(stance(truth, cfg.stance.deny, cfg.stance.affirm)
-                            * stance(captured, cfg.stance.deny, cfg.stance.affirm) < 0)
+    t_stance = stance(truth, cfg.stance.deny, cfg.stance.affirm)
+    c_stance = stance(captured, cfg.stance.deny, cfg.stance.affirm)
+    stance_mismatch = float(t_stance * c_stance < 0)
     scope_mismatch = float(scope(truth, cfg.scope.per_person, cfg.scope.total)
                            * scope(captured, cfg.scope.per_person, cfg.scope.total) < 0)
     t_over = oversight(truth, cfg.oversight.human, cfg.oversight.autonomous)
     c_over = oversight(captured, cfg.oversight.human, cfg.oversight.autonomous)
     oversight_mismatch = float(t_over * c_over < 0)
     # a negation already accounted for by a signal that agrees ("не срочно" vs "nice-to-have",
-    # "не ухудшится" vs "хуже не станет") is not a change of meaning
-    if polarity and ((t_int == c_int != 0) or (t_over == c_over != 0)):
+    # "не ухудшится" vs "хуже не станет", "останется так же" vs "ничего не изменится") is not a
+    # change of meaning
+    if polarity and ((t_int == c_int != 0) or (t_over == c_over != 0) or (t_stance == c_stance != 0)):
         polarity = 0.0
     t_ent, c_ent = entities(truth, cfg.entity_aliases), entities(captured, cfg.entity_aliases)
     swap = float(bool(t_ent - c_ent) and bool(c_ent - t_ent))

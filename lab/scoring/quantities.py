@@ -61,10 +61,10 @@ PERIODS: dict[str, tuple[str, ...]] = {
     "minute": ("minute", "minutes", "min", "mins", "минут", "минуты", "минуту", "мин", "分钟", "分鐘"),
     "hour": ("hour", "hours", "hr", "hrs", "h", "час", "часа", "часов", "ч", "小时", "小時", "個小時", "个小时"),
     "day": ("day", "days", "день", "дня", "дней", "сутки", "天", "日"),
-    "week": ("week", "weeks", "weekly", "wk", "неделю", "недели", "неделя", "недель", "нед", "周", "星期", "週"),
-    "month": ("month", "months", "monthly", "mo", "месяц", "месяца", "месяцев", "мес", "月", "个月", "個月"),
+    "week": ("week", "weeks", "weekly", "wk", "wks", "неделю", "недели", "неделя", "недель", "нед", "周", "星期", "週"),
+    "month": ("month", "months", "monthly", "mo", "mos", "месяц", "месяца", "месяцев", "мес", "月", "个月", "個月"),
     "quarter": ("quarter", "quarters", "квартал", "квартала", "季度"),
-    "year": ("year", "years", "annually", "yearly", "yr", "год", "года", "лет", "年"),
+    "year": ("year", "years", "annually", "yearly", "yr", "yrs", "год", "года", "лет", "年"),
     # not a period but a unit that must not turn into hours or money: 400 people vs 400 hours
     "people": ("people", "employees", "staff", "persons", "headcount", "fte", "человек", "сотрудников",
                "сотрудника", "сотрудники", "людей", "人", "名", "员工", "名员工"),
@@ -222,10 +222,16 @@ def _annotate(value: float, tokens: list[str], end: int, before: list[str]) -> t
     currency = next((code for code, marks in CURRENCIES.items()
                      if any(m in window for m in marks)), None)
     periods = tuple(name for word in ahead for name, marks in PERIODS.items() if word in marks)
+    if before and before[-1] in _RU_UNIT_FIRST:  # «часов пятнадцать» is about fifteen hours
+        periods += tuple(name for name, marks in PERIODS.items() if before[-1] in marks)
     for lead, word in zip(before, before[1:], strict=False):  # 每月约3,000工时, "per week 20 hours"
         if lead in ("每", "per", "в", "за", "每个"):
             periods += tuple(name for name, marks in PERIODS.items() if word in marks)
     return Quantity(value, percent, currency, periods), consumed
+
+
+# Russian puts the unit first to say "about": «часов пятнадцать», «дней пять», «человек сорок»
+_RU_UNIT_FIRST = {"часов", "минут", "секунд", "дней", "недель", "месяцев", "лет", "человек", "сотрудников"}
 
 
 def _calendar_month(tokens: list[str], end: int) -> bool:
@@ -263,13 +269,27 @@ _HALF_PERIOD = [
 ]
 
 
+# 五到十天 / 三至五家 / 三或四次: the first numeral of a range counts as much as the second
+_ZH_RANGE_WORDS = {"到", "至", "或"}
+
+# Growth said as a multiple: 多处理一倍 / 翻一倍 / 增加一倍 ("one more times") is twice as much, the
+# same as 两倍, "twice as many" and «вдвое больше»; written as the multiple itself so that they compare.
+_MULTIPLE = [
+    (re.compile(r"(翻|[多增]\w{0,3}?|提高了?|提升了?|增长了?)一倍"), r"\g<1>2倍"),
+    (re.compile(r"翻一番"), "2倍"),
+    (re.compile(r"(?<![А-Яа-яЁё])(?:вдвое|удв[ао]\w*)(?![А-Яа-яЁё])", re.IGNORECASE), "в 2 раза"),
+    (re.compile(r"翻倍|翻了一倍"), "2倍"),
+    (re.compile(r"(?<![А-Яа-яЁё])втрое(?![А-Яа-яЁё])", re.IGNORECASE), "в 3 раза"),
+    (re.compile(r"\b(?:double[sd]?)\b(?! check| checks| checked|-check)", re.IGNORECASE), "2x"),
+]
+
 _CJK_CHAR = re.compile(r"[\u4e00-\u9fff]")
 _SHORT_YEAR = re.compile(r"[’'‘](\d{2})(?!\d)")
 
 
 def extract_quantities(text: str) -> list[Quantity]:
     text = _SHORT_YEAR.sub(r"20\1", text)  # "('22)" is 2022
-    for pattern, replacement in _HALF_PERIOD:
+    for pattern, replacement in [*_HALF_PERIOD, *_MULTIPLE]:
         text = pattern.sub(replacement, text)
     fractions = [Quantity(FRACTIONS[m.group(0).lower()], percent=True) for m in _FRACTION.finditer(text)]
     return _numbers(_FRACTION.sub(" ", text)) + fractions
@@ -291,6 +311,7 @@ def _numbers(text: str) -> list[Quantity]:
             after = tokens[i + 2] if i + 2 < len(tokens) else ""
             if len(tok) == 1 and tok not in "十百千万萬亿億" and nxt and _CJK_CHAR.fullmatch(nxt) \
                     and nxt not in ZH_MEASURE_WORDS and tok not in ("一", "半") \
+                    and not (nxt in _ZH_RANGE_WORDS and after and _is_number_token(after)) \
                     and not (i and tokens[i - 1] in ("百分之", "第", "约", "近", "超", "共")):
                 i += 1  # part of a word such as 两地 / 三方 / 四处, not a count
                 continue
