@@ -275,10 +275,9 @@ _ZH_RANGE_WORDS = {"到", "至", "或"}
 # Growth said as a multiple: 多处理一倍 / 翻一倍 / 增加一倍 ("one more times") is twice as much, the
 # same as 两倍, "twice as many" and «вдвое больше»; written as the multiple itself so that they compare.
 _MULTIPLE = [
-    (re.compile(r"(翻|[多增]\w{0,3}?|提高了?|提升了?|增长了?)一倍"), r"\g<1>2倍"),
-    (re.compile(r"翻一番"), "2倍"),
+    (re.compile(r"翻了?(?:一番|一倍|倍)"), "2倍"),
+    (re.compile(r"([多增]\w{0,3}?|提高了?|提升了?|增长了?)一倍"), r"\g<1>2倍"),
     (re.compile(r"(?<![А-Яа-яЁё])(?:вдвое|удв[ао]\w*)(?![А-Яа-яЁё])", re.IGNORECASE), "в 2 раза"),
-    (re.compile(r"翻倍|翻了一倍"), "2倍"),
     (re.compile(r"(?<![А-Яа-яЁё])втрое(?![А-Яа-яЁё])", re.IGNORECASE), "в 3 раза"),
     (re.compile(r"\b(?:double[sd]?)\b(?! check| checks| checked|-check)", re.IGNORECASE), "2x"),
 ]
