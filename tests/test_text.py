@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lab.scoring.text import clause_candidates
+from lab.scoring.text import clause_candidates, worded_as_question
 
 
 @pytest.mark.parametrize(("question", "parts"), [
@@ -18,6 +18,43 @@ from lab.scoring.text import clause_candidates
 ])
 def test_conjunct_questions_are_split(question: str, parts: list[str]) -> None:
     assert clause_candidates(question) == [question, *parts]
+
+
+@pytest.mark.parametrize(("question", "parts"), [
+    ("Three quick ones: 1) headcount, 2) which team is under most pressure, 3) who drives AI.",
+     ["Three quick ones", "headcount", "which team is under most pressure", "who drives AI"]),
+    ("По пунктам: 1) где больше всего ручной работы, 2) во что это обходится.",
+     ["По пунктам", "где больше всего ручной работы", "во что это обходится"]),
+    ("Во-первых, какой у вас штат; во-вторых, какие процессы самые трудоёмкие.",
+     ["какой у вас штат", "какие процессы самые трудоёмкие"]),
+    ("想确认两点：1）员工总数；2）AI的负责人是谁。", ["想确认两点", "员工总数", "AI的负责人是谁"]),
+])
+def test_numbered_lists_are_split_into_their_items(question: str, parts: list[str]) -> None:
+    assert clause_candidates(question) == [question, *parts]
+
+
+@pytest.mark.parametrize("text", [
+    "Ну и заодно — насколько вам важно, чтобы всё было прослеживаемо",
+    "What would it unlock, and is there a hard deadline driving it",
+    "Скажите, где у вас уже есть AI, и были ли случаи, когда он ошибался",
+    "谁在负责你们的AI，目前AI都用在哪些地方",
+    "Were there any incidents, and who owns the roadmap",
+])
+def test_a_question_without_its_mark_is_still_worded_as_one(text: str) -> None:
+    assert worded_as_question(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Вы уже пробовали UiPath и чат-бот на Drift, но оба упёрлись в потолок.",
+    "We help teams like yours cut handling time.",
+    "你们去年员工规模翻了一倍，这在行业里挺少见的。",
+    # an agenda names what will be asked, late in the sentence
+    "Предлагаю сделать разговор практичным: сначала хочу разобраться, как у вас устроены процессы — где ошибки.",
+    "我建议我们把这次交流做得务实：我想先了解一下贵公司的流程—— 哪里出错、哪里延误。",
+    "I suggest we keep this practical: first I'd like to understand where errors come from.",
+])
+def test_a_statement_is_not_worded_as_a_question(text: str) -> None:
+    assert not worded_as_question(text)
 
 
 def test_a_chinese_preamble_is_not_a_question_of_its_own() -> None:

@@ -21,7 +21,14 @@ import numpy as np
 
 from lab.scoring.config import load_scorer_config
 from lab.scoring.quantities import Quantity, extract_quantities, month_number, relatively_close
-from lab.scoring.text import QUESTION_MARKS, clause_candidates, detect_language, find_marker, sentences
+from lab.scoring.text import (
+    QUESTION_MARKS,
+    clause_candidates,
+    detect_language,
+    find_marker,
+    sentences,
+    worded_as_question,
+)
 
 DETECTOR_FEATURES = ("similarity", "margin_other", "margin_out_of_bank", "top1", "interrogative", "restatement",
                      "conjunct_part", "clause_classifier", "clause_top")
@@ -47,10 +54,12 @@ def candidates(text: str) -> list[Candidate]:
     cues = load_scorer_config().asked_question.interrogative_cues.all()
     out: dict[str, Candidate] = {}
     for sentence in sentences(text) or [text.strip()]:
-        asks = sentence.endswith(QUESTION_MARKS) or _has_cue(sentence, cues)
-        # a request asks as much as a question does: "Tell me what you tried and what the ideal
-        # would look like." holds two questions
-        parts = clause_candidates(sentence) if asks else [sentence]
+        # a request asks as much as a question does ("Tell me what you tried and what the ideal
+        # would look like." holds two questions), and so does a question that lost its mark
+        marked = sentence.endswith(QUESTION_MARKS) or _has_cue(sentence, cues)
+        asks = marked or worded_as_question(sentence)
+        parts = (clause_candidates(sentence, lambda part: _opens_with_cue(part, cues), enumerations=marked)
+                 if asks else [sentence])
         for part in parts:
             if part and part not in out:
                 out[part] = Candidate(part, asks, part != sentence)
@@ -58,6 +67,13 @@ def candidates(text: str) -> list[Candidate]:
     # like yours.") is preamble: judging it costs an encode and finds nothing
     asking = [c for c in out.values() if c.interrogative]
     return asking or list(out.values())
+
+
+def _opens_with_cue(clause: str, cues: list[str]) -> bool:
+    """A request that opens its clause (「方便说一下…」, "聊聊…"); a cue further in belongs to a
+    condition or preamble (「如果用两三个步骤描述…，它会是什么样子」)."""
+    found = find_marker(clause, cues)
+    return found is not None and found[0] <= 3
 
 
 def _has_cue(text: str, cues: list[str]) -> bool:

@@ -3,20 +3,45 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 # Chinese question words; "急不急", "重不重要": the A-not-A form asks as much as 吗 does
 _ZH_ASKS = (r"(?:哪|什么|怎么|怎样|多少|是否|有没有|谁|为什么|吗|如何|几|多大|多重要|多紧迫|是不是"
             r"|([\u4e00-\u9fff])[不没]\1)")
 _ZH_INTERROGATIVE = re.compile(_ZH_ASKS)
 _SENTENCE = re.compile(r"[^.!?。！？\n]+[.!?。！？]*")
-_CONJUNCTION = re.compile(
+_CONJUNCTIONS = (
     r"\s+(?:и|а также|а ещё|а еще|and also|and|as well as|or)\s+|[;；]\s*|[，,]?\s*(?:还有|以及|另外|并且)"
     # a comma that opens a second question: ", кто …", ", and who …", "，哪里 …"
     r"|,\s*(?=(?:а |и )?(?:кто|что|как|где|сколько|какие|какой|какая|насколько|были ли|есть ли|почему|зачем)\b)"
     r"|,\s*(?=(?:and |or )?(?:who|what|how|where|which|why|when|is|are|do|does|did|have|has)\b)"
     r"|，(?=[^，]*" + _ZH_ASKS + ")"
-    r"|、(?=[^、，]{4,})"  # an enumeration of questions: "公司多少人、哪几个团队最吃紧、AI谁在推"
+    # a numbered list inside one sentence: "1) headcount, 2) …", "一、… 二、…", «во-первых, …»
+    r"|[,;:，：]?\s*(?<![\w.])\d{1,2}[).）]\s*"
+    r"|[,;，]?\s*(?:во-вторых|в-третьих)\s*,?\s*|(?:^|(?<=[。；;，,\s]))[二三四五]、"
 )
+# an enumeration of questions: "公司多少人、哪几个团队最吃紧、AI谁在推"; in a sentence that neither
+# asks with a question mark nor requests, the same enumeration lists topics (an agenda:
+# 「我想先了解…—— 哪里出错、哪里延误、哪些团队负担过重。」), and it stays whole
+_ENUMERATION = r"|、(?=[^、，]{4,})"
+_CONJUNCTION = re.compile(_CONJUNCTIONS + _ENUMERATION)
+_CONJUNCTION_NOT_ENUMERATION = re.compile(_CONJUNCTIONS)
+_NUMBERED = re.compile(r"(?<![\w.])\d{1,2}[).）]")
+# a sentence worded as a question though it lacks a question mark: "Who owns AI, and is there a
+# hard deadline driving it", «Ну и заодно — насколько вам важно…», 「谁在负责你们的AI，目前AI都用在哪些地方」.
+# The question words must open it (in its first clause, or right after a short lead-in such as
+# «Скажите,»): in an agenda the same words come late, inside what the speaker plans to ask
+# («Предлагаю…: сначала хочу разобраться, как у вас… — где возникают ошибки»).
+_QUESTION_WORDS = re.compile(
+    r"(?<![А-Яа-яЁё])(?:насколько|сколько|кто|где|какой|какая|какое|какие|каким|какую|каков\w*|почему|зачем"
+    r"|во что|ли)(?![А-Яа-яЁё])"
+    r"|^(?:and |or |also |so |but )?(?:how|what|who|where|which|why|is|are|was|were|do|does|did|have|has"
+    r"|would|could|can)\b"
+    r"|" + _ZH_ASKS,
+    re.IGNORECASE,
+)
+_CLAUSE_BREAK = re.compile(r"\s*[,，:：;；—–]+\s*")
+_LEAD_IN_WORDS, _LEAD_IN_CJK = 3, 6
 _LEADING_CONJUNCTION = re.compile(r"^(?:and|or|but|а|и|но)\s+", re.IGNORECASE)
 QUESTION_MARKS = ("?", "？")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -27,24 +52,39 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
 
 
-def _split_conjuncts(text: str) -> list[str]:
+def _split_conjuncts(text: str, enumerations: bool) -> list[str]:
     """re.split would return the A-not-A back-reference group among the parts: cut by match spans."""
     parts, start = [], 0
-    for match in _CONJUNCTION.finditer(text):
+    for match in (_CONJUNCTION if enumerations else _CONJUNCTION_NOT_ENUMERATION).finditer(text):
         parts.append(text[start:match.start()])
         start = match.end()
     return [*parts, text[start:]]
 
 
-def clause_candidates(question: str) -> list[str]:
+def worded_as_question(text: str) -> bool:
+    clauses = [c for c in _CLAUSE_BREAK.split(text.strip()) if c]
+    if not clauses:
+        return False
+    if _QUESTION_WORDS.search(clauses[0]):
+        return True
+    short_lead_in = len(clauses[0].split()) <= _LEAD_IN_WORDS and len(_CJK.findall(clauses[0])) <= _LEAD_IN_CJK
+    return short_lead_in and len(clauses) > 1 and bool(_QUESTION_WORDS.search(clauses[1]))
+
+
+def clause_candidates(question: str, asks: Callable[[str], bool] | None = None,
+                      enumerations: bool = True) -> list[str]:
     """The whole question plus its conjunct parts, so "how many people and who drives AI?" is
     judged both as a whole and as two questions."""
     parts = [_LEADING_CONJUNCTION.sub("", p.strip(" ?？.。!！—-–"))
-             for p in _split_conjuncts(question.rstrip("?？.。!！"))]
-    parts = [p for p in parts if len(p.split()) >= 2 or len(_CJK.findall(p)) >= 4]
+             for p in _split_conjuncts(question.rstrip("?？.。!！"), enumerations)]
+    numbered = bool(_NUMBERED.search(question))
+    # an item of a numbered list may be a single word: "1) headcount, 2) …"
+    parts = [p for p in parts if len(p.split()) >= 2 or len(_CJK.findall(p)) >= 4 or (numbered and len(p) >= 4)]
     # a Chinese clause before a comma is often a preamble or a condition (大概来说，如果…，): only
     # clauses that ask something themselves are judged on their own
-    parts = [p for p in parts if not _CJK.search(p) or _ZH_INTERROGATIVE.search(p) or "、" in question]
+    listed = (enumerations and "、" in question) or numbered
+    parts = [p for p in parts if not _CJK.search(p) or _ZH_INTERROGATIVE.search(p) or listed
+             or (asks is not None and asks(p))]
     out = [question]
     if len(parts) > 1:
         out.extend(parts)
