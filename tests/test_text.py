@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lab.scoring.text import clause_candidates, worded_as_question
+from lab.scoring.text import clause_candidates, find_marker, worded_as_question
 
 
 @pytest.mark.parametrize(("question", "parts"), [
@@ -66,3 +68,29 @@ def test_the_whole_question_always_comes_first(question: str) -> None:
     found = clause_candidates(question)
     assert found[0] == question
     assert all(part.strip() for part in found[1:]) and len(found) != 2
+
+
+def _find_marker_one_by_one(text: str, markers: list[str]) -> tuple[int, str] | None:
+    """The definition `find_marker` compiles into one pattern: each marker searched on its own,
+    the earliest kept, the first listed among those starting together."""
+    best: tuple[int, str] | None = None
+    for marker in markers:
+        boundary = r"(?<![a-zа-яё0-9])" if re.match(r"[a-zа-яё0-9]", marker.lower()) else ""
+        match = re.search(boundary + re.escape(marker.lower()), text.lower())
+        if match and (best is None or match.start() < best[0]):
+            best = (match.start(), marker)
+    return best
+
+
+_MARKER_TEXT = st.text(alphabet="abАбёне 不没?.,1", max_size=30)
+
+
+@given(_MARKER_TEXT, st.lists(st.text(alphabet="abАбёне 不没?.1", min_size=1, max_size=4), max_size=6))
+def test_find_marker_is_the_earliest_marker_in_list_order(text: str, markers: list[str]) -> None:
+    assert find_marker(text, markers) == _find_marker_one_by_one(text, markers)
+
+
+def test_find_marker_respects_word_starts_but_not_in_chinese() -> None:
+    assert find_marker("the average is", ["rag"]) is None
+    assert find_marker("Tell me, what", ["what", "tell me"]) == (0, "tell me")
+    assert find_marker("我们没有", ["没有", "没"]) == (2, "没有")

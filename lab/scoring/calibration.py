@@ -34,7 +34,7 @@ from lab.scoring.features import (
     Reference,
     candidates,
     decisive,
-    detector_rows,
+    detector_features,
     judge_signals,
 )
 
@@ -97,9 +97,7 @@ class ClauseClassifier(_Model):
         weights, intercept = self._weights
         z = np.asarray(vectors, dtype=np.float64) @ weights + intercept
         if self.lexical:
-            # a batch is cheaper as one sparse product; a single turn's few clauses without it
-            z += (lexical_scores(texts, self._lexical) if len(texts) <= SMALL_BATCH
-                  else lexical_vectors(texts) @ self._lexical)
+            z += lexical_scores(texts, self._lexical)
         z -= z.max(axis=1, keepdims=True)
         p = np.exp(z)
         p /= p.sum(axis=1, keepdims=True)
@@ -108,7 +106,6 @@ class ClauseClassifier(_Model):
 
 
 LEXICAL_FEATURES = 2 ** 16
-SMALL_BATCH = 32
 
 
 @cache
@@ -140,19 +137,30 @@ def _ngram_column(ngram: str) -> int:
     return (2 ** 31 if h == -2 ** 31 else abs(h)) % LEXICAL_FEATURES
 
 
+@lru_cache(maxsize=1 << 16)
+def _word_columns(word: str) -> tuple[int, ...]:
+    """The columns of a word's n-grams. Character n-grams within words never cross a word, so a
+    text's n-grams are its words' n-grams, and words recur from clause to clause and turn to turn."""
+    return tuple(map(_ngram_column, _ngram_analyser()(word)))
+
+
 def lexical_scores(texts: list[str], weights: np.ndarray) -> np.ndarray:
-    """`lexical_vectors(texts) @ weights` for scoring single turns: the vectoriser's input checks
-    cost more than the product for a handful of clauses, and n-grams recur from turn to turn, so
-    their columns are remembered."""
-    analyse = _ngram_analyser()
-    out = np.zeros((len(texts), weights.shape[1]))
-    for row, text in enumerate(texts):
-        columns, counts = np.unique(np.fromiter(map(_ngram_column, analyse(text)), dtype=np.int64),
-                                    return_counts=True)
-        if len(columns):
-            values = counts / np.sqrt(np.dot(counts, counts))
-            out[row] = values @ weights[columns]
-    return out
+    """`lexical_vectors(texts) @ weights` for scoring (a tested identity): scikit-learn's vectoriser
+    re-derives every n-gram of every clause in Python, which costs a fair share of the encode on a
+    run's worth of turns; here each word's columns are remembered."""
+    from scipy.sparse import csr_matrix
+
+    columns: list[int] = []
+    starts = [0]
+    for text in texts:
+        for word in text.lower().split():
+            columns.extend(_word_columns(word))
+        starts.append(len(columns))
+    counts = csr_matrix((np.ones(len(columns)), np.asarray(columns, dtype=np.int64), np.asarray(starts)),
+                        shape=(len(texts), LEXICAL_FEATURES))
+    counts.sum_duplicates()
+    norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
+    return np.asarray(counts @ weights) / np.maximum(norms, 1e-300)[:, None]
 
 
 class ReferenceText(_Model):
@@ -230,20 +238,12 @@ def detector_matrix(texts: list[str], reference: Reference, embedder: CachedEmbe
     """Features of every (text, question id) pair, in one batched encode; rows grouped per text."""
     per_text = [candidates(t) for t in texts]
     flat = [c.text for cs in per_text for c in cs]
-    vectors = embedder.encode(flat) if flat else np.zeros((0, reference.vectors.shape[1]))
-    probs = classifier.for_questions(vectors, flat, question_ids) if classifier and flat else None
-    rows: list[np.ndarray] = []
-    clauses: list[list[str]] = []
-    start = 0
-    for i, (text, cs) in enumerate(zip(texts, per_text, strict=True)):
-        chunk = vectors[start:start + len(cs)]
-        start += len(cs)
-        found = detector_rows(text, chunk, cs, reference, question_ids,
-                              exclude_own[i] if exclude_own else None, model.score if model else None,
-                              probs[start - len(cs):start] if probs is not None else None)
-        rows.extend(r.features for r in found)
-        clauses.append([r.clause for r in found])
-    return np.vstack(rows) if rows else np.zeros((0, len(DETECTOR_FEATURES))), clauses
+    if not flat:
+        return np.zeros((0, len(DETECTOR_FEATURES))), [[] for _ in texts]
+    vectors = embedder.encode(flat)
+    probs = classifier.for_questions(vectors, flat, question_ids) if classifier else None
+    return detector_features(texts, vectors, per_text, reference, question_ids, exclude_own,
+                             model.score if model else None, probs)
 
 
 def answer_topics(question_ids: list[str], texts: list[str], embedder: CachedEmbedder) -> dict[str, list[float]]:

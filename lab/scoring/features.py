@@ -96,25 +96,25 @@ class Reference:
         return {label: np.flatnonzero(self.labels == label) for label in set(self.labels.tolist())}
 
 
-@dataclass(frozen=True)
-class DetectorRow:
-    question_id: str
-    clause: str
-    features: np.ndarray
-
-
-def detector_rows(text: str, clause_vectors: np.ndarray, clauses: list[Candidate], reference: Reference,
-                  question_ids: list[str], exclude_origin: str | None = None,
-                  score: Callable[[np.ndarray], np.ndarray] | None = None,
-                  clause_probs: np.ndarray | None = None) -> list[DetectorRow]:
-    """One row per bank question: the features of the clause that best supports it. `score` ranks a
-    clause's feature rows (the calibrated model's linear score); without it, similarity ranks.
-    `clause_probs` (clauses × questions) is the supervised clause classifier's opinion."""
+def detector_features(texts: list[str], clause_vectors: np.ndarray, clauses: list[list[Candidate]],
+                      reference: Reference, question_ids: list[str], exclude_origins: list[str] | None = None,
+                      score: Callable[[np.ndarray], np.ndarray] | None = None,
+                      clause_probs: np.ndarray | None = None) -> tuple[np.ndarray, list[list[str]]]:
+    """For every text, one row per bank question: the features of the text's clause that best
+    supports it, and that clause. `clause_vectors` holds every text's clauses in order. `score`
+    ranks a clause's feature rows (the calibrated model's linear score); without it, similarity
+    ranks. `clause_probs` (clauses × questions) is the supervised clause classifier's opinion.
+    Computed for the whole batch at once: a run has thousands of turns, and per-turn numpy calls
+    would cost a fair share of the encode."""
     cfg = load_scorer_config().asked_question
+    counts = np.array([len(cs) for cs in clauses], dtype=np.int64)
+    owner = np.repeat(np.arange(len(texts)), counts)
+    flat = [c for cs in clauses for c in cs]
     sims = clause_vectors @ reference.vectors.T
-    if exclude_origin:
-        sims[:, reference.origins == exclude_origin] = -1.0
-    n_c, n_q = len(clauses), len(question_ids)
+    for i, origin in enumerate(exclude_origins or []):
+        if origin:  # fitting: a labelled turn must not find itself among the references
+            sims[np.ix_(owner == i, reference.origins == origin)] = -1.0
+    n_c, n_q = len(flat), len(question_ids)
     per_id = np.full((n_c, n_q), -1.0, dtype=np.float32)
     for j, qid in enumerate(question_ids):
         columns = reference.columns.get(qid)
@@ -122,7 +122,7 @@ def detector_rows(text: str, clause_vectors: np.ndarray, clauses: list[Candidate
             per_id[:, j] = sims[:, columns].max(axis=1)
     negative = reference.columns.get("")
     neg_best = sims[:, negative].max(axis=1) if negative is not None else np.full(n_c, -1.0)
-    restatement = float(_has_cue(text, cfg.restatement_cues.all()))
+    restatement = np.array([_has_cue(t, cfg.restatement_cues.all()) for t in texts], dtype=np.float32)
     # best similarity among the *other* questions: the runner-up where j itself is the best
     if n_q > 1:
         order = np.argsort(-per_id, axis=1)
@@ -136,16 +136,23 @@ def detector_rows(text: str, clause_vectors: np.ndarray, clauses: list[Candidate
     grid[:, :, 1] = per_id - other_best
     grid[:, :, 2] = per_id - neg_best[:, None]
     grid[:, :, 3] = per_id >= per_id.max(axis=1, keepdims=True)
-    grid[:, :, 4] = np.array([c.interrogative for c in clauses], dtype=np.float32)[:, None]
-    grid[:, :, 5] = restatement
-    grid[:, :, 6] = np.array([c.part for c in clauses], dtype=np.float32)[:, None]
+    grid[:, :, 4] = np.array([c.interrogative for c in flat], dtype=np.float32)[:, None]
+    grid[:, :, 5] = restatement[owner][:, None]
+    grid[:, :, 6] = np.array([c.part for c in flat], dtype=np.float32)[:, None]
     if clause_probs is not None:
         grid[:, :, 7] = clause_probs
     ranking = score(grid.reshape(-1, grid.shape[2])).reshape(n_c, n_q) if score else per_id
     # a clause asks one thing: a question is supported only by a clause whose best question it is
     grid[:, :, 8] = ranking >= ranking.max(axis=1, keepdims=True)
-    best = np.where(grid[:, :, 8] > 0, ranking, ranking - 1e6).argmax(axis=0)
-    return [DetectorRow(qid, clauses[best[j]].text, grid[best[j], j]) for j, qid in enumerate(question_ids)]
+    supported = np.where(grid[:, :, 8] > 0, ranking, ranking - 1e6)
+    rows = np.zeros((len(texts), n_q, len(DETECTOR_FEATURES)), dtype=np.float32)
+    chosen: list[list[str]] = []
+    ends = np.cumsum(counts)
+    for i, (begin, end) in enumerate(zip(ends - counts, ends, strict=True)):
+        best = begin + supported[begin:end].argmax(axis=0)
+        rows[i] = grid[best, np.arange(n_q)]
+        chosen.append([flat[b].text for b in best])
+    return rows.reshape(-1, len(DETECTOR_FEATURES)), chosen
 
 
 # --- judge -----------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 # Chinese question words; "急不急", "重不重要": the A-not-A form asks as much as 吗 does
 _ZH_ASKS = (r"(?:哪|什么|怎么|怎样|多少|是否|有没有|谁|为什么|吗|如何|几|多大|多重要|多紧迫|是不是"
@@ -103,14 +104,22 @@ def detect_language(text: str) -> str:
 
 
 def find_marker(text: str, markers: list[str]) -> tuple[int, str] | None:
-    """The first marker found in `text` (case-insensitive) and where, or None. A marker counts only
-    at the start of a Latin or Cyrillic word ("rag" is not in "average"); CJK has no word
-    boundaries, so there any occurrence counts."""
-    low = text.lower()
-    best: tuple[int, str] | None = None
+    """The first marker found in `text` (case-insensitive) and where, or None; where two start at
+    the same place, the one listed first. A marker counts only at the start of a Latin or Cyrillic
+    word ("rag" is not in "average"); CJK has no word boundaries, so there any occurrence counts."""
+    if not markers:
+        return None
+    match = _marker_pattern(tuple(markers)).search(text.lower())
+    return (match.start(), markers[match.lastindex - 1]) if match and match.lastindex else None
+
+
+@lru_cache(maxsize=256)
+def _marker_pattern(markers: tuple[str, ...]) -> re.Pattern[str]:
+    """One alternation for the whole list, compiled once: the leftmost match is the earliest
+    marker, and among those starting there the regex tries them in list order."""
+    alternatives = []
     for marker in markers:
-        boundary = r"(?<![a-zа-яё0-9])" if re.match(r"[a-zа-яё0-9]", marker.lower()) else ""
-        match = re.search(boundary + re.escape(marker.lower()), low)
-        if match and (best is None or match.start() < best[0]):
-            best = (match.start(), marker)
-    return best
+        low = marker.lower()
+        boundary = r"(?<![a-zа-яё0-9])" if re.match(r"[a-zа-яё0-9]", low) else ""
+        alternatives.append(f"({boundary}{re.escape(low)})")
+    return re.compile("|".join(alternatives))
