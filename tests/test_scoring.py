@@ -120,6 +120,27 @@ def test_out_of_bank_questions_ask_nothing(text: str) -> None:
     assert asked_questions(text) == set()
 
 
+@pytest.mark.parametrize("text", [
+    "Do you want to know what our pilot costs?",
+    "Shall I send you the case study of a bank your size?",
+    "Хотите, покажу, какой эффект получили похожие команды поддержки?",
+    "Могу прислать вам расчёт экономии для компании вашего масштаба — интересно?",
+    "要不要我给您发一份同行业客户的案例？",
+])
+def test_offers_worded_as_questions_ask_nothing(text: str) -> None:
+    assert asked_questions(text) == set()
+
+
+@pytest.mark.parametrize(("text", "qid"), [
+    ("Вспомните, пожалуйста, были ли случаи, когда ваш чат-бот выдумывал ответы клиентам.", "llm_incidents"),
+    ("Подскажи, кто у вас в компании отвечает за внедрение AI.", "ai_owner"),
+    ("Estimate for me how many hours a week the team loses to re-keying orders.", "cost_of_problem"),
+    ("简单估一下，这个问题现在每个月让你们多花多少人力成本。", "cost_of_problem"),
+])
+def test_requests_without_a_question_mark_ask(text: str, qid: str) -> None:
+    assert asked_questions(text) == {qid}
+
+
 @pytest.mark.parametrize("text", ["Сколько вы готовы потратить на AI в этом году?",
                                   "你们今年打算在AI上花多少钱？"])
 def test_out_of_bank_ai_budget_asks_nothing(text: str) -> None:

@@ -41,6 +41,9 @@ def test_numbered_lists_are_split_into_their_items(question: str, parts: list[st
     "Скажите, где у вас уже есть AI, и были ли случаи, когда он ошибался",
     "谁在负责你们的AI，目前AI都用在哪些地方",
     "Were there any incidents, and who owns the roadmap",
+    # a Chinese sentence ending on 吗 or 呢 asks, wherever its question words are
+    "上次模型乱报利率那回之后，还有别的类似情况吗",
+    "那要是一直拖到年底都不处理呢",
 ])
 def test_a_question_without_its_mark_is_still_worded_as_one(text: str) -> None:
     assert worded_as_question(text)

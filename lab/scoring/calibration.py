@@ -97,7 +97,10 @@ class ClauseClassifier(_Model):
         weights, intercept = self._weights
         z = np.asarray(vectors, dtype=np.float64) @ weights + intercept
         if self.lexical:
-            z += lexical_scores(texts, self._lexical)
+            # a run repeats its clauses (the same question in many calls): each is scored once
+            distinct = list(dict.fromkeys(texts))
+            row_of = {text: row for row, text in enumerate(distinct)}
+            z += lexical_scores(distinct, self._lexical)[[row_of[text] for text in texts]]
         z -= z.max(axis=1, keepdims=True)
         p = np.exp(z)
         p /= p.sum(axis=1, keepdims=True)
@@ -147,20 +150,15 @@ def _word_columns(word: str) -> tuple[int, ...]:
 def lexical_scores(texts: list[str], weights: np.ndarray) -> np.ndarray:
     """`lexical_vectors(texts) @ weights` for scoring (a tested identity): scikit-learn's vectoriser
     re-derives every n-gram of every clause in Python, which costs a fair share of the encode on a
-    run's worth of turns; here each word's columns are remembered."""
-    from scipy.sparse import csr_matrix
-
-    columns: list[int] = []
-    starts = [0]
-    for text in texts:
-        for word in text.lower().split():
-            columns.extend(_word_columns(word))
-        starts.append(len(columns))
-    counts = csr_matrix((np.ones(len(columns)), np.asarray(columns, dtype=np.int64), np.asarray(starts)),
-                        shape=(len(texts), LEXICAL_FEATURES))
-    counts.sum_duplicates()
-    norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
-    return np.asarray(counts @ weights) / np.maximum(norms, 1e-300)[:, None]
+    run's worth of turns; here each word's columns are remembered, and a clause's few distinct
+    columns pick their rows of the weight table directly."""
+    out = np.zeros((len(texts), weights.shape[1]))
+    for row, text in enumerate(texts):
+        found = [c for word in text.lower().split() for c in _word_columns(word)]
+        if found:
+            columns, counts = np.unique(np.asarray(found, dtype=np.int64), return_counts=True)
+            out[row] = (counts / np.sqrt(np.dot(counts, counts))) @ weights[columns]
+    return out
 
 
 class ReferenceText(_Model):

@@ -91,9 +91,25 @@ class Reference:
     vectors: np.ndarray
 
     @cached_property
-    def columns(self) -> dict[str, np.ndarray]:
-        """Reference columns per label, found once: scoring runs on every turn."""
-        return {label: np.flatnonzero(self.labels == label) for label in set(self.labels.tolist())}
+    def grouped(self) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+        """The columns ordered by label, where each label's run starts, and each label's run: the
+        best similarity per label is then one `maximum.reduceat` instead of a pass per label."""
+        order = np.argsort(self.labels, kind="stable")
+        ordered = self.labels[order]
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        return order, starts, {str(ordered[start]): k for k, start in enumerate(starts)}
+
+    def best_per_label(self, sims: np.ndarray, labels: list[str]) -> np.ndarray:
+        """For each row of `sims` (rows × references), the best similarity among each label's
+        references; -1 for a label without any."""
+        order, starts, run_of = self.grouped
+        best = np.maximum.reduceat(sims[:, order], starts, axis=1) if sims.shape[0] else \
+            np.zeros((0, len(starts)), dtype=sims.dtype)
+        out = np.full((sims.shape[0], len(labels)), -1.0, dtype=np.float32)
+        for j, label in enumerate(labels):
+            if label in run_of:
+                out[:, j] = best[:, run_of[label]]
+        return out
 
 
 def detector_features(texts: list[str], clause_vectors: np.ndarray, clauses: list[list[Candidate]],
@@ -115,13 +131,8 @@ def detector_features(texts: list[str], clause_vectors: np.ndarray, clauses: lis
         if origin:  # fitting: a labelled turn must not find itself among the references
             sims[np.ix_(owner == i, reference.origins == origin)] = -1.0
     n_c, n_q = len(flat), len(question_ids)
-    per_id = np.full((n_c, n_q), -1.0, dtype=np.float32)
-    for j, qid in enumerate(question_ids):
-        columns = reference.columns.get(qid)
-        if columns is not None:
-            per_id[:, j] = sims[:, columns].max(axis=1)
-    negative = reference.columns.get("")
-    neg_best = sims[:, negative].max(axis=1) if negative is not None else np.full(n_c, -1.0)
+    best = reference.best_per_label(sims, [*question_ids, ""])
+    per_id, neg_best = best[:, :n_q], best[:, n_q]
     restatement = np.array([_has_cue(t, cfg.restatement_cues.all()) for t in texts], dtype=np.float32)
     # best similarity among the *other* questions: the runner-up where j itself is the best
     if n_q > 1:

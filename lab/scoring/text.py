@@ -41,6 +41,9 @@ _QUESTION_WORDS = re.compile(
     r"|" + _ZH_ASKS,
     re.IGNORECASE,
 )
+# a Chinese sentence that ends on 吗 or 呢 asks, wherever its question words are
+# (「它乱报利率那回，还有别的类似情况吗」)
+_ZH_QUESTION_PARTICLE_AT_END = re.compile(r"[吗呢][\s。.!！…~～]*$")
 _CLAUSE_BREAK = re.compile(r"\s*[,，:：;；—–]+\s*")
 _LEAD_IN_WORDS, _LEAD_IN_CJK = 3, 6
 _LEADING_CONJUNCTION = re.compile(r"^(?:and|or|but|а|и|но)\s+", re.IGNORECASE)
@@ -63,6 +66,8 @@ def _split_conjuncts(text: str, enumerations: bool) -> list[str]:
 
 
 def worded_as_question(text: str) -> bool:
+    if _ZH_QUESTION_PARTICLE_AT_END.search(text):
+        return True
     clauses = [c for c in _CLAUSE_BREAK.split(text.strip()) if c]
     if not clauses:
         return False
