@@ -125,7 +125,7 @@ def main() -> None:
     print(f"asked_questions, one call per utterance: {loop_s:.2f} s = {loop_s / encode_s:.2f}x the encode")
     print(f"  (the model alone, one encode call per utterance and no scoring: {floor_s:.2f} s = "
           f"{floor_s / encode_s:.2f}x the encode; per-call use cannot go below this)")
-    # the hardest case: every turn a question, a third of them asking two things, nothing to skip
+    # the hardest case: every turn a question, over a quarter of them asking two things, nothing to skip
     labelled = labelled_turns(references)
     encode_s, batched_s = encode_and_score(labelled)
     print(describe(labelled, "labelled assistant turns alone"))

@@ -140,6 +140,13 @@ def _ngram_column(ngram: str) -> int:
     return (2 ** 31 if h == -2 ** 31 else abs(h)) % LEXICAL_FEATURES
 
 
+def load_lexical() -> None:
+    """Build the n-gram analyser and import the hash now (the detector does it when it loads), so
+    the first scored turn does not pay for them."""
+    _ngram_column("")
+    _ngram_analyser()
+
+
 @lru_cache(maxsize=1 << 16)
 def _word_columns(word: str) -> tuple[int, ...]:
     """The columns of a word's n-grams. Character n-grams within words never cross a word, so a

@@ -17,8 +17,8 @@ from lab.scoring.calibration import (
     build_reference,
     detector_matrix,
     detector_probability,
-    lexical_vectors,
     load_calibration,
+    load_lexical,
 )
 from lab.scoring.embeddings import CachedEmbedder, configured_model_name, get_embedder
 
@@ -36,7 +36,7 @@ class QuestionDetector:
         self.calibration, self.embedder = calibration, embedder
         self.question_ids = load_bank().ids
         self.reference = build_reference(calibration.detector_references, embedder)
-        lexical_vectors([""])  # load the n-gram vectoriser now, not on the first scored turn
+        load_lexical()
 
     def matches_many(self, texts: list[str]) -> list[list[AskedMatch]]:
         """One batched encode for all texts; a match list (sorted by id) per text."""
