@@ -104,6 +104,12 @@ def main() -> None:
         return (f"{len(texts)} {what}: {len(clauses)} distinct clauses to encode "
                 f"({len(clauses & references)} of them reference texts)")
 
+    def measure(texts: list[str], what: str) -> None:
+        """One more set of utterances: its batched scoring against its own encode."""
+        encode_s, batched_s = encode_and_score(texts)
+        print(describe(texts, what))
+        print(f"  asked_matches_many: {batched_s:.2f} s = {batched_s / encode_s:.2f}x their encode ({encode_s:.2f} s)")
+
     embedder.encode(["warm-up"])
     texts = utterances(args.n, exclude=references)
     encode_s, batched_s = encode_and_score(texts)
@@ -126,15 +132,9 @@ def main() -> None:
     print(f"  (the model alone, one encode call per utterance and no scoring: {floor_s:.2f} s = "
           f"{floor_s / encode_s:.2f}x the encode; per-call use cannot go below this)")
     # the hardest case: every turn a question, over a quarter of them asking two things, nothing to skip
-    labelled = labelled_turns(references)
-    encode_s, batched_s = encode_and_score(labelled)
-    print(describe(labelled, "labelled assistant turns alone"))
-    print(f"  asked_matches_many: {batched_s:.2f} s = {batched_s / encode_s:.2f}x their encode ({encode_s:.2f} s)")
+    measure(labelled_turns(references), "labelled assistant turns alone")
     if args.run:
-        run_texts = run_utterances(args.run)
-        encode_s, batched_s = encode_and_score(run_texts)
-        print(describe(run_texts, f"distinct assistant utterances of {args.run.name}"))
-        print(f"  asked_matches_many: {batched_s:.2f} s = {batched_s / encode_s:.2f}x their encode ({encode_s:.2f} s)")
+        measure(run_utterances(args.run), f"distinct assistant utterances of {args.run.name}")
 
 
 if __name__ == "__main__":

@@ -103,8 +103,7 @@ class Reference:
         """For each row of `sims` (rows × references), the best similarity among each label's
         references; -1 for a label without any."""
         order, starts, run_of = self.grouped
-        best = np.maximum.reduceat(sims[:, order], starts, axis=1) if sims.shape[0] else \
-            np.zeros((0, len(starts)), dtype=sims.dtype)
+        best = np.maximum.reduceat(sims[:, order], starts, axis=1)
         out = np.full((sims.shape[0], len(labels)), -1.0, dtype=np.float32)
         for j, label in enumerate(labels):
             if label in run_of:
@@ -133,7 +132,8 @@ def detector_features(texts: list[str], clause_vectors: np.ndarray, clauses: lis
     n_c, n_q = len(flat), len(question_ids)
     best = reference.best_per_label(sims, [*question_ids, ""])
     per_id, neg_best = best[:, :n_q], best[:, n_q]
-    restatement = np.array([_has_cue(t, cfg.restatement_cues.all()) for t in texts], dtype=np.float32)
+    restatement_cues = cfg.restatement_cues.all()
+    restatement = np.array([_has_cue(t, restatement_cues) for t in texts], dtype=np.float32)
     # best similarity among the *other* questions: the runner-up where j itself is the best
     if n_q > 1:
         order = np.argsort(-per_id, axis=1)
