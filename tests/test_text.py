@@ -8,13 +8,21 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lab.scoring.text import clause_candidates, find_marker, worded_as_question
+from lab.scoring.features import _has_cue
+from lab.scoring.text import (
+    asks_as_list,
+    clause_candidates,
+    find_marker,
+    opens_with_request,
+    worded_as_question,
+)
 
 
 @pytest.mark.parametrize(("question", "parts"), [
     ("这事儿急不急，解决了以后对团队会有什么改变？", ["这事儿急不急", "解决了以后对团队会有什么改变"]),
     ("理想的流程是什么样的，审计留痕在其中有多重要？", ["理想的流程是什么样的", "审计留痕在其中有多重要"]),
     ("How many people and who drives AI?", ["How many people", "who drives AI"]),
+    ("Где больше всего ошибок, во что они обходятся?", ["Где больше всего ошибок", "во что они обходятся"]),
     ("Сколько у вас сотрудников и какие направления самые загруженные?",
      ["Сколько у вас сотрудников", "какие направления самые загруженные"]),
 ])
@@ -30,9 +38,31 @@ def test_conjunct_questions_are_split(question: str, parts: list[str]) -> None:
     ("Во-первых, какой у вас штат; во-вторых, какие процессы самые трудоёмкие.",
      ["какой у вас штат", "какие процессы самые трудоёмкие"]),
     ("想确认两点：1）员工总数；2）AI的负责人是谁。", ["想确认两点", "员工总数", "AI的负责人是谁"]),
+    ("Пара вопросов: — какую роль ИИ играет; — кто за это отвечает.",
+     ["Пара вопросов", "какую роль ИИ играет", "кто за это отвечает"]),
 ])
 def test_numbered_lists_are_split_into_their_items(question: str, parts: list[str]) -> None:
     assert clause_candidates(question) == [question, *parts]
+
+
+@pytest.mark.parametrize("text", [
+    "Quick ones: 1) roughly how many staff are you, 2) which departments are most overloaded, 3) who owns AI.",
+    "Ответьте, пожалуйста, на три вопроса: 1) сколько у вас сотрудников; 2) кто ведёт ИИ; 3) где больше ошибок.",
+    "Пара вопросов: — какую роль ИИ сейчас играет; — кто внутри за это отвечает.",
+    "想请教三件事：1）公司大概有多少员工；2）哪个部门压力最大。",
+])
+def test_a_list_of_questions_asks_though_it_ends_on_a_full_stop(text: str) -> None:
+    assert asks_as_list(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Agenda for today: 1) introductions, 2) your current setup, 3) next steps.",
+    "План на сегодня: знакомство; ваши процессы; следующие шаги.",
+    "We cut handling time by 30 % in 2) of 3 pilots.",
+    "Как вы и сказали: бюджет утверждён.",
+])
+def test_an_agenda_or_a_single_item_is_not_a_list_of_questions(text: str) -> None:
+    assert not asks_as_list(text)
 
 
 @pytest.mark.parametrize("text", [
@@ -97,3 +127,34 @@ def test_find_marker_respects_word_starts_but_not_in_chinese() -> None:
     assert find_marker("the average is", ["rag"]) is None
     assert find_marker("Tell me, what", ["what", "tell me"]) == (0, "tell me")
     assert find_marker("我们没有", ["没有", "没"]) == (2, "没有")
+
+
+@pytest.mark.parametrize("text", [
+    "Point me to the functions where workload is outpacing the people you have.",
+    "Please rank your departments by how overloaded they are.",
+    "Level with me on timing — this quarter or later.",
+    "Обозначьте, пожалуйста, приоритет этой задачи.",
+    "Пройдитесь по цепочке обработки заявки и отметьте, где она застревает.",
+    "А набросайте, каким вы видите идеальный процесс.",
+])
+def test_a_sentence_opening_on_a_request_verb_is_a_request(text: str) -> None:
+    assert opens_with_request(text)
+
+
+@pytest.mark.parametrize("text", [
+    "We help teams like yours cut handling time.",
+    "Construction firms tend to lose time on documentation.",
+    "Знаете, у нас похожий кейс был в рознице.",
+    "Хотите, покажу демо?",
+    "Простите, связь пропала.",
+    "Давайте я коротко расскажу, как это устроено.",
+    "Point taken.",
+])
+def test_a_remark_opening_on_a_pronoun_noun_or_apology_is_not_a_request(text: str) -> None:
+    assert not opens_with_request(text)
+
+
+@given(st.text(alphabet="abc скажиtell请问 ", max_size=30),
+       st.lists(st.text(alphabet="abc скаж请问 ", min_size=1, max_size=5), max_size=6))
+def test_cue_search_equals_a_substring_test_per_cue(text: str, cues: list[str]) -> None:
+    assert _has_cue(text, cues) == any(cue.lower() in text.lower() for cue in cues)

@@ -127,8 +127,46 @@ def lexical_vectors(texts: list[str]) -> Any:
 
 
 @cache
-def _ngram_analyser() -> Callable[[str], list[str]]:
-    return _hashing_vectorizer().build_analyzer()  # type: ignore[no-any-return]
+def _ngram_counter() -> Any:
+    """The same hashing as `_hashing_vectorizer`, unnormalised: the n-gram counts of single words."""
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    return HashingVectorizer(analyzer="char_wb", ngram_range=(2, 4), n_features=LEXICAL_FEATURES,
+                             alternate_sign=False, norm=None)
+
+
+def load_lexical() -> None:
+    """Build the n-gram counter (and import scikit-learn) now: the detector does it when it loads,
+    so the first scored turn does not pay for it."""
+    _ngram_counter().transform([""])
+    _ngram_column("")
+
+
+# Below this many texts, remembering each word's n-gram columns beats one vectorised hashing call,
+# whose fixed cost (input checks, sparse matrices) dominates a turn scored on its own.
+SMALL_BATCH = 64
+
+
+def lexical_scores(texts: list[str], weights: np.ndarray) -> np.ndarray:
+    """`lexical_vectors(texts) @ weights` for scoring (a tested identity, on both paths).
+    Character n-grams within words never cross a word, so a text's counts are the sum of its
+    words' counts. A batch hashes its distinct words in one call and adds them up per text in one
+    sparse product; a few texts use the remembered columns of each word. Vectorising each clause
+    on its own re-derives the n-grams of every recurring word, a fair share of the encode on a
+    run's worth of turns."""
+    if len(texts) < SMALL_BATCH:
+        return _lexical_scores_by_word(texts, weights)
+    from scipy.sparse import csr_matrix
+
+    words = [text.lower().split() for text in texts]
+    vocabulary = {word: i for i, word in enumerate(dict.fromkeys(w for ws in words for w in ws))}
+    per_word = _ngram_counter().transform(list(vocabulary) or [""])
+    rows = np.repeat(np.arange(len(texts)), [len(ws) for ws in words])
+    columns = np.fromiter((vocabulary[w] for ws in words for w in ws), dtype=np.int64, count=len(rows))
+    incidence = csr_matrix((np.ones(len(rows)), (rows, columns)), shape=(len(texts), per_word.shape[0]))
+    counts = (incidence @ per_word).tocsr()
+    norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
+    return np.asarray(counts @ weights) / np.where(norms > 0, norms, 1.0)[:, None]
 
 
 @lru_cache(maxsize=1 << 18)
@@ -140,25 +178,13 @@ def _ngram_column(ngram: str) -> int:
     return (2 ** 31 if h == -2 ** 31 else abs(h)) % LEXICAL_FEATURES
 
 
-def load_lexical() -> None:
-    """Build the n-gram analyser and import the hash now (the detector does it when it loads), so
-    the first scored turn does not pay for them."""
-    _ngram_column("")
-    _ngram_analyser()
-
-
 @lru_cache(maxsize=1 << 16)
 def _word_columns(word: str) -> tuple[int, ...]:
-    """The columns of a word's n-grams. Character n-grams within words never cross a word, so a
-    text's n-grams are its words' n-grams, and words recur from clause to clause and turn to turn."""
-    return tuple(map(_ngram_column, _ngram_analyser()(word)))
+    """The columns of a word's n-grams (with repeats): words recur from turn to turn."""
+    return tuple(map(_ngram_column, _ngram_counter().build_analyzer()(word)))
 
 
-def lexical_scores(texts: list[str], weights: np.ndarray) -> np.ndarray:
-    """`lexical_vectors(texts) @ weights` for scoring (a tested identity): scikit-learn's vectoriser
-    re-derives every n-gram of every clause in Python, which costs a fair share of the encode on a
-    run's worth of turns; here each word's columns are remembered, and a clause's few distinct
-    columns pick their rows of the weight table directly."""
+def _lexical_scores_by_word(texts: list[str], weights: np.ndarray) -> np.ndarray:
     out = np.zeros((len(texts), weights.shape[1]))
     for row, text in enumerate(texts):
         found = [c for word in text.lower().split() for c in _word_columns(word)]
@@ -334,30 +360,46 @@ PLATEAU_TOLERANCE = 0.01
 DETECTOR_PLATEAU_TOLERANCE = 0.005
 
 
+def _smoothed(values: np.ndarray) -> np.ndarray:
+    """Each grid threshold's value averaged with its neighbours' (±`THRESHOLD_WINDOW` steps)."""
+    padded = np.pad(values, THRESHOLD_WINDOW, mode="edge")
+    return np.convolve(padded, np.ones(2 * THRESHOLD_WINDOW + 1) / (2 * THRESHOLD_WINDOW + 1), mode="valid")
+
+
+def _highest_near_best(smooth: np.ndarray, allowed: np.ndarray, tolerance: float) -> float:
+    """The highest allowed grid threshold whose smoothed score is within `tolerance` of the best
+    allowed one: on a broad plateau, the precise end carries over better to turns unlike any
+    labelled one (a customer asking about stress)."""
+    candidates = np.flatnonzero(allowed)
+    near = candidates[smooth[candidates] >= smooth[candidates].max() - tolerance]
+    return float(THRESHOLD_GRID[near[-1]])
+
+
 def _steadiest_best(score: Callable[[float], float], tolerance: float = PLATEAU_TOLERANCE) -> float:
     """The grid threshold whose neighbourhood scores best on average. A single dev item moves the
     edge of a plateau, and two distant thresholds can tie by chance; the middle of a broad good
     region is what carries over to unseen turns."""
-    values = np.array([score(float(t)) for t in THRESHOLD_GRID])
-    padded = np.pad(values, THRESHOLD_WINDOW, mode="edge")
-    smooth = np.convolve(padded, np.ones(2 * THRESHOLD_WINDOW + 1) / (2 * THRESHOLD_WINDOW + 1), mode="valid")
-    # the highest threshold that is as good within the tolerance: on a broad plateau, the precise end
-    # carries over better to turns unlike any labelled one (a customer asking about stress)
-    best = np.flatnonzero(smooth >= smooth.max() - tolerance)
-    return float(THRESHOLD_GRID[best[-1]])
+    smooth = _smoothed(np.array([score(float(t)) for t in THRESHOLD_GRID]))
+    return _highest_near_best(smooth, np.ones(len(smooth), dtype=bool), tolerance)
 
 
 def choose_detector_threshold(prob: np.ndarray, gold: np.ndarray, negative_items: np.ndarray,
                               n_ids: int) -> float:
-    """Best micro-F1 (steadily, see `_steadiest_best`) among thresholds that keep false positives
-    on non-question items within `DEV_FALSE_POSITIVE_RATE`; a threshold over that scores 0."""
-    def score(t: float) -> float:
+    """Best micro-F1 among the thresholds that keep false positives on non-question items within
+    `DEV_FALSE_POSITIVE_RATE`, both judged with their neighbours (see `_steadiest_best`). The two
+    are smoothed apart: scoring a threshold over the limit as 0 and smoothing that would push the
+    choice a whole window past where the limit binds, and cost recall for no false positive."""
+    f1, fp_rate = [], []
+    for t in THRESHOLD_GRID:
         pred = prob >= t
         per_item: np.ndarray = np.asarray(pred.reshape(-1, n_ids).any(axis=1))
-        fp_rate = float(per_item[negative_items].mean()) if negative_items.any() else 0.0
-        return _micro_f1(pred, gold) if fp_rate <= DEV_FALSE_POSITIVE_RATE else 0.0
-
-    return _steadiest_best(score, DETECTOR_PLATEAU_TOLERANCE)
+        f1.append(_micro_f1(pred, gold))
+        fp_rate.append(float(per_item[negative_items].mean()) if negative_items.any() else 0.0)
+    smooth_fp = _smoothed(np.array(fp_rate))
+    allowed = smooth_fp <= DEV_FALSE_POSITIVE_RATE
+    if not allowed.any():  # nothing keeps within the limit: the threshold that comes closest
+        allowed = smooth_fp <= smooth_fp.min()
+    return _highest_near_best(_smoothed(np.array(f1)), allowed, DETECTOR_PLATEAU_TOLERANCE)
 
 
 def balanced_accuracy(pred: np.ndarray, gold: np.ndarray) -> float:

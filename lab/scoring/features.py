@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -23,9 +23,11 @@ from lab.scoring.config import load_scorer_config
 from lab.scoring.quantities import Quantity, extract_quantities, month_number, relatively_close
 from lab.scoring.text import (
     QUESTION_MARKS,
+    asks_as_list,
     clause_candidates,
     detect_language,
     find_marker,
+    opens_with_request,
     sentences,
     worded_as_question,
 )
@@ -56,7 +58,8 @@ def candidates(text: str) -> list[Candidate]:
     for sentence in sentences(text) or [text.strip()]:
         # a request asks as much as a question does ("Tell me what you tried and what the ideal
         # would look like." holds two questions), and so does a question that lost its mark
-        marked = sentence.endswith(QUESTION_MARKS) or _has_cue(sentence, cues)
+        marked = (sentence.endswith(QUESTION_MARKS) or _has_cue(sentence, cues) or asks_as_list(sentence)
+                  or opens_with_request(sentence))
         asks = marked or worded_as_question(sentence)
         parts = (clause_candidates(sentence, lambda part: _opens_with_cue(part, cues), enumerations=marked)
                  if asks else [sentence])
@@ -77,8 +80,15 @@ def _opens_with_cue(clause: str, cues: list[str]) -> bool:
 
 
 def _has_cue(text: str, cues: list[str]) -> bool:
-    low = text.lower()
-    return any(cue in low for cue in cues)
+    """Whether any cue occurs in the text, anywhere (case-insensitive)."""
+    return _cue_pattern(tuple(cues)).search(text.lower()) is not None
+
+
+@lru_cache(maxsize=16)
+def _cue_pattern(cues: tuple[str, ...]) -> re.Pattern[str]:
+    """One alternation per cue list, compiled once: a run checks every sentence against a hundred
+    cues, which as a loop of substring tests cost a tenth of the scoring."""
+    return re.compile("|".join(re.escape(cue.lower()) for cue in cues) or r"(?!)")
 
 
 @dataclass(frozen=True)

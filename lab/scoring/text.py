@@ -14,11 +14,13 @@ _SENTENCE = re.compile(r"[^.!?。！？\n]+[.!?。！？]*")
 _CONJUNCTIONS = (
     r"\s+(?:и|а также|а ещё|а еще|and also|and|as well as|or)\s+|[;；]\s*|[，,]?\s*(?:还有|以及|另外|并且)"
     # a comma that opens a second question: ", кто …", ", and who …", "，哪里 …"
-    r"|,\s*(?=(?:а |и )?(?:кто|что|как|где|сколько|какие|какой|какая|насколько|были ли|есть ли|почему|зачем)\b)"
+    r"|,\s*(?=(?:а |и )?(?:кто|что|во что|как|где|сколько|какие|какой|какая|насколько|были ли|есть ли|почему|зачем)\b)"
     r"|,\s*(?=(?:and |or )?(?:who|what|how|where|which|why|when|is|are|do|does|did|have|has)\b)"
     r"|，(?=[^，]*" + _ZH_ASKS + ")"
     # a numbered list inside one sentence: "1) headcount, 2) …", "一、… 二、…", «во-первых, …»
     r"|[,;:，：]?\s*(?<![\w.])\d{1,2}[).）]\s*"
+    # a list set out with dashes after a colon: «Пара вопросов: — какую роль …; — кто …»
+    r"|[:：]\s*[—–]\s+"
     r"|[,;，]?\s*(?:во-вторых|в-третьих)\s*,?\s*|(?:^|(?<=[。；;，,\s]))[二三四五]、"
 )
 # an enumeration of questions: "公司多少人、哪几个团队最吃紧、AI谁在推"; in a sentence that neither
@@ -75,6 +77,52 @@ def worded_as_question(text: str) -> bool:
         return True
     short_lead_in = len(clauses[0].split()) <= _LEAD_IN_WORDS and len(_CJK.findall(clauses[0])) <= _LEAD_IN_CJK
     return short_lead_in and len(clauses) > 1 and bool(_QUESTION_WORDS.search(clauses[1]))
+
+
+# an item of a list may open with a hedge before its question word: "1) roughly how many staff"
+_ITEM_ASKS = re.compile(r"^(?:[\w'’-]+\s+){0,2}(?:how|what|who|where|which|why|when|whether)\b", re.IGNORECASE)
+
+
+# A request whose verb opens the sentence asks as a question does: a Russian polite imperative
+# (-те, -тесь: «Обозначьте…», «Пройдитесь…», «Будьте откровенны…»), whatever the verb, or an
+# English verb of asking ("Point me to…", "Rank your departments…"). Second-person present forms
+# and apologies that open a remark («Знаете, …», «Хотите, покажу», «Простите, …») are not requests.
+_RU_IMPERATIVE = re.compile(r"^(?:(?:ну|а|и|так|пожалуйста|теперь|тогда),?\s+)?([а-яё]+(?:те|тесь))(?![а-яё])",
+                            re.IGNORECASE)
+_RU_NOT_IMPERATIVE = frozenset(
+    ["знаете", "понимаете", "видите", "хотите", "слышите", "представляете", "помните", "думаете", "считаете",
+     "можете", "сможете", "будете", "скажете", "хотели", "вместе", "месте", "дате", "давайте", "извините",
+     "простите", "смотрите", "послушайте"])
+_EN_REQUEST_VERBS = frozenset(
+    ["answer", "assess", "be", "break", "bring", "clarify", "compare", "consider", "count", "cover", "describe",
+     "detail", "elaborate", "estimate", "evaluate", "explain", "fill", "flag", "gauge", "give", "go", "guess",
+     "help", "identify", "imagine", "lay", "level", "list", "map", "name", "outline", "paint", "picture",
+     "pinpoint", "place", "point", "prioritise", "prioritize", "quantify", "rank", "rate", "recall", "recap",
+     "remind", "run", "say", "score", "share", "single", "sketch", "spell", "suppose", "summarise", "summarize",
+     "take", "talk", "tell", "think", "walk"])
+_EN_OPENER = re.compile(r"^(?:(?:please|just|now|so|okay|ok|and|then)[,]?\s+)*([a-z]+)\b", re.IGNORECASE)
+
+
+def opens_with_request(sentence: str) -> bool:
+    """Whether a sentence opens on an imperative verb (Russian and English; Chinese requests are
+    told by their verbs among the cues)."""
+    text = sentence.strip().lstrip("«\"'“—-– ")
+    if match := _RU_IMPERATIVE.match(text):
+        return match.group(1).lower() not in _RU_NOT_IMPERATIVE
+    opener = _EN_OPENER.match(text)
+    return opener is not None and opener.group(1).lower() in _EN_REQUEST_VERBS and len(text.split()) >= 3
+
+
+def asks_as_list(text: str) -> bool:
+    """A list of two or more items, numbered or after a colon and separated by semicolons, of which
+    one is worded as a question ("Quick ones: 1) roughly how many staff are you, 2) …", «Пара
+    вопросов: — какую роль ИИ играет …; — кто за это отвечает»): the items ask, whatever the
+    lead-in says and though the sentence ends on a full stop."""
+    items = _NUMBERED.split(text)[1:]
+    if len(items) < 2 and (colon := re.search(r"[:：]", text)):
+        items = re.split(r"[;；]", text[colon.end():])
+    items = [item.strip(" ,;:，；：.。—–-") for item in items]
+    return len(items) >= 2 and any(worded_as_question(item) or _ITEM_ASKS.search(item) for item in items)
 
 
 def clause_candidates(question: str, asks: Callable[[str], bool] | None = None,
