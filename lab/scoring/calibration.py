@@ -140,6 +140,7 @@ def load_lexical() -> None:
     so the first scored turn does not pay for it."""
     _ngram_counter().transform([""])
     _ngram_column("")
+    _ngram_analyser()
 
 
 # Below this many texts, remembering each word's n-gram columns beats one vectorised hashing call,
@@ -178,10 +179,15 @@ def _ngram_column(ngram: str) -> int:
     return (2 ** 31 if h == -2 ** 31 else abs(h)) % LEXICAL_FEATURES
 
 
+@cache
+def _ngram_analyser() -> Callable[[str], list[str]]:
+    return _ngram_counter().build_analyzer()  # type: ignore[no-any-return]
+
+
 @lru_cache(maxsize=1 << 16)
 def _word_columns(word: str) -> tuple[int, ...]:
     """The columns of a word's n-grams (with repeats): words recur from turn to turn."""
-    return tuple(map(_ngram_column, _ngram_counter().build_analyzer()(word)))
+    return tuple(map(_ngram_column, _ngram_analyser()(word)))
 
 
 def _lexical_scores_by_word(texts: list[str], weights: np.ndarray) -> np.ndarray:
