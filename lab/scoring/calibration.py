@@ -422,12 +422,7 @@ def choose_judge_threshold(prob: np.ndarray, gold: np.ndarray) -> float:
 def naive_detector_scores(texts: list[str], reference: Reference, embedder: CachedEmbedder,
                           question_ids: list[str]) -> np.ndarray:
     """The usual baseline: cosine of the whole utterance to the nearest reference of each question."""
-    sims = embedder.encode(texts) @ reference.vectors.T
-    out = np.full((len(texts), len(question_ids)), -1.0)
-    for j, qid in enumerate(question_ids):
-        mask = reference.labels == qid
-        out[:, j] = sims[:, mask].max(axis=1)
-    return out
+    return reference.best_per_label(embedder.encode(texts) @ reference.vectors.T, question_ids)
 
 
 def gold_matrix(labels: list[list[str]], question_ids: list[str]) -> np.ndarray:
