@@ -111,14 +111,18 @@ class ClauseClassifier(_Model):
 LEXICAL_FEATURES = 2 ** 16
 
 
-@cache
-def _hashing_vectorizer() -> Any:
-    """Built (and scikit-learn imported) once per process; the detector does it when it loads, so
-    the first scored turn does not pay for it."""
+def _hashing(norm: str | None) -> Any:
+    """The one n-gram hashing the fit and the scoring share; only the row norm differs."""
     from sklearn.feature_extraction.text import HashingVectorizer
 
     return HashingVectorizer(analyzer="char_wb", ngram_range=(2, 4), n_features=LEXICAL_FEATURES,
-                             alternate_sign=False, norm="l2")
+                             alternate_sign=False, norm=norm)
+
+
+@cache
+def _hashing_vectorizer() -> Any:
+    """Built (and scikit-learn imported) once per process: the fit vectorises every clause."""
+    return _hashing("l2")
 
 
 def lexical_vectors(texts: list[str]) -> Any:
@@ -129,10 +133,7 @@ def lexical_vectors(texts: list[str]) -> Any:
 @cache
 def _ngram_counter() -> Any:
     """The same hashing as `_hashing_vectorizer`, unnormalised: the n-gram counts of single words."""
-    from sklearn.feature_extraction.text import HashingVectorizer
-
-    return HashingVectorizer(analyzer="char_wb", ngram_range=(2, 4), n_features=LEXICAL_FEATURES,
-                             alternate_sign=False, norm=None)
+    return _hashing(None)
 
 
 def load_lexical() -> None:
