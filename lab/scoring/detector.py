@@ -21,6 +21,7 @@ from lab.scoring.calibration import (
     load_lexical,
 )
 from lab.scoring.embeddings import CachedEmbedder, configured_model_name, get_embedder
+from lab.scoring.features import load_cues
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class QuestionDetector:
         self.question_ids = load_bank().ids
         self.reference = build_reference(calibration.detector_references, embedder)
         load_lexical()
+        load_cues()
 
     def matches_many(self, texts: list[str]) -> list[list[AskedMatch]]:
         """One batched encode for all texts; a match list (sorted by id) per text."""

@@ -72,6 +72,16 @@ def candidates(text: str) -> list[Candidate]:
     return asking or list(out.values())
 
 
+def load_cues() -> None:
+    """Read the cue lists and compile their patterns now: a detector pays for them when it loads,
+    not in the first turn it scores."""
+    cfg = load_scorer_config().asked_question
+    interrogative = cfg.interrogative_cues.all()
+    _cue_pattern(tuple(interrogative))
+    _cue_pattern(tuple(cfg.restatement_cues.all()))
+    find_marker("", interrogative)
+
+
 def _opens_with_cue(clause: str, cues: list[str]) -> bool:
     """A request that opens its clause (「方便说一下…」, "聊聊…"); a cue further in belongs to a
     condition or preamble (「如果用两三个步骤描述…，它会是什么样子」)."""
@@ -109,11 +119,20 @@ class Reference:
         starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
         return order, starts, {str(ordered[start]): k for k, start in enumerate(starts)}
 
-    def best_per_label(self, sims: np.ndarray, labels: list[str]) -> np.ndarray:
-        """For each row of `sims` (rows × references), the best similarity among each label's
-        references; -1 for a label without any."""
+    @cached_property
+    def _grouped_vectors(self) -> np.ndarray:
+        """The vectors in label order, so similarities come out grouped: gathering the columns of
+        a clauses × references matrix afterwards cost as much as the product itself."""
+        return np.ascontiguousarray(self.vectors[self.grouped[0]])
+
+    def best_per_label(self, vectors: np.ndarray, labels: list[str], hide: np.ndarray | None = None) -> np.ndarray:
+        """For each of `vectors`, the best similarity among each label's references; -1 for a
+        label without any. `hide` (rows × references, in `origins` order) marks pairs to skip."""
         order, starts, run_of = self.grouped
-        best = np.maximum.reduceat(sims[:, order], starts, axis=1)
+        sims = vectors @ self._grouped_vectors.T
+        if hide is not None:
+            sims[hide[:, order]] = -1.0
+        best = np.maximum.reduceat(sims, starts, axis=1)
         out = np.full((sims.shape[0], len(labels)), -1.0, dtype=np.float32)
         for j, label in enumerate(labels):
             if label in run_of:
@@ -135,12 +154,14 @@ def detector_features(texts: list[str], clause_vectors: np.ndarray, clauses: lis
     counts = np.array([len(cs) for cs in clauses], dtype=np.int64)
     owner = np.repeat(np.arange(len(texts)), counts)
     flat = [c for cs in clauses for c in cs]
-    sims = clause_vectors @ reference.vectors.T
-    for i, origin in enumerate(exclude_origins or []):
-        if origin:  # fitting: a labelled turn must not find itself among the references
-            sims[np.ix_(owner == i, reference.origins == origin)] = -1.0
+    hide = None
+    if any(exclude_origins or []):  # fitting: a labelled turn must not find itself among the references
+        hide = np.zeros((len(flat), len(reference.texts)), dtype=bool)
+        for i, origin in enumerate(exclude_origins or []):
+            if origin:
+                hide[np.ix_(owner == i, reference.origins == origin)] = True
     n_c, n_q = len(flat), len(question_ids)
-    best = reference.best_per_label(sims, [*question_ids, ""])
+    best = reference.best_per_label(clause_vectors, [*question_ids, ""], hide)
     per_id, neg_best = best[:, :n_q], best[:, n_q]
     restatement_cues = cfg.restatement_cues.all()
     restatement = np.array([_has_cue(t, restatement_cues) for t in texts], dtype=np.float32)
