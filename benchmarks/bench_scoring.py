@@ -1,6 +1,7 @@
 """Benchmark: does scoring cost little more than encoding the utterances once?
 
-Prints, in one process and on the same 2 000 distinct assistant utterances, the time of one
+Prints, in one process and on the same 2 000 distinct assistant utterances (half of them labelled
+turns, a fixed share), the time of one
 batched `encode` of the utterances and the time of `asked_matches_many` (how a run is scored:
 one batched encode of every clause, then the calibrated model) and of a plain loop of
 `asked_questions` calls, each as a ratio to the encode, beside the model's own cost of one encode
@@ -35,6 +36,10 @@ from lab.scoring.detector import get_detector
 from lab.scoring.embeddings import CachedEmbedder, configured_model_name
 from lab.scoring.features import candidates
 
+# Half the utterances are labelled turns, the hardest case (every one a question, a quarter asking
+# two or three things); the other half is how the built-in flow and assistants like it speak.
+LABELLED_SHARE = 0.5
+
 
 def labelled_turns(exclude: set[str]) -> list[str]:
     """The distinct labelled assistant turns that are not in `exclude` (the detector's references)."""
@@ -42,18 +47,22 @@ def labelled_turns(exclude: set[str]) -> list[str]:
     return [t for t in dict.fromkeys(items.loc[items["role"] == "assistant", "text"]) if t not in exclude]
 
 
-def utterances(n: int, seed: int = 7, exclude: set[str] | None = None) -> list[str]:
-    """Distinct assistant turns: labelled assistant items and the built-in flow's questions, each
-    alone and behind a short acknowledgement, the way assistants speak mid-call; texts in
-    `exclude` (the detector's references) are left out."""
-    base = labelled_turns(set())
+def utterances(n: int, seed: int = 7, exclude: set[str] | None = None,
+               labelled_share: float = LABELLED_SHARE) -> list[str]:
+    """Distinct assistant turns: a seeded sample of labelled assistant turns (`labelled_share` of
+    `n`), the built-in flow's questions, each alone and behind a short acknowledgement, the way
+    assistants speak mid-call, and turns made of a statement and a question; texts in `exclude`
+    (the detector's references) are left out. The share is fixed so that the mix, and the ratio
+    printed, do not change each time labelled data is added."""
+    rng = random.Random(seed)
+    labelled = labelled_turns(exclude or set())
+    base = rng.sample(labelled, min(len(labelled), round(n * labelled_share)))
     flow = load_flow(flow_path("playbook"))
     for texts in flow.texts.values():
         base += [q.ask for q in texts.questions.values()] + [q.follow_up for q in texts.questions.values()]
         acks = texts.acknowledge
         base += [f"{a} {q.ask}" for a in acks for q in texts.questions.values()]
     base = [t for t in dict.fromkeys(base) if t not in (exclude or set())]
-    rng = random.Random(seed)
     out = list(base)
     while len(out) < n:
         a, b = rng.sample(base, 2)
@@ -124,8 +133,9 @@ def main() -> None:
         embedder.encode([text])
     floor_s = time.perf_counter() - start
     print(f"model {embedder.model_id}")
-    print(describe(texts, "distinct assistant utterances (labelled turns, the flow's questions, and "
-                          "turns made of a statement and a question)"))
+    n_labelled = len(set(texts) & set(labelled_turns(references)))
+    print(describe(texts, f"distinct assistant utterances ({n_labelled} labelled turns, the flow's questions, "
+                          "and turns made of a statement and a question)"))
     print(f"one batched encode of the utterances: {encode_s:.2f} s")
     print(f"asked_matches_many (how runs are scored): {batched_s:.2f} s = {batched_s / encode_s:.2f}x the encode")
     print(f"asked_questions, one call per utterance: {loop_s:.2f} s = {loop_s / encode_s:.2f}x the encode")
