@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lab.scoring.features import _has_cue
+from lab.scoring.features import _has_cue, candidates
 from lab.scoring.text import (
     asks_as_list,
     clause_candidates,
@@ -50,6 +50,8 @@ def test_numbered_lists_are_split_into_their_items(question: str, parts: list[st
     "Ответьте, пожалуйста, на три вопроса: 1) сколько у вас сотрудников; 2) кто ведёт ИИ; 3) где больше ошибок.",
     "Пара вопросов: — какую роль ИИ сейчас играет; — кто внутри за это отвечает.",
     "想请教三件事：1）公司大概有多少员工；2）哪个部门压力最大。",
+    # the spoken Chinese ordinals
+    "我想先聊三件事：一是公司大概多少人，二是谁在牵头AI，三是现在AI用在哪些环节。",
 ])
 def test_a_list_of_questions_asks_though_it_ends_on_a_full_stop(text: str) -> None:
     assert asks_as_list(text)
@@ -60,6 +62,7 @@ def test_a_list_of_questions_asks_though_it_ends_on_a_full_stop(text: str) -> No
     "План на сегодня: знакомство; ваши процессы; следующие шаги.",
     "We cut handling time by 30 % in 2) of 3 pilots.",
     "Как вы и сказали: бюджет утверждён.",
+    "我们选这个方案有两个原因：一是成本低，二是上线快。",
 ])
 def test_an_agenda_or_a_single_item_is_not_a_list_of_questions(text: str) -> None:
     assert not asks_as_list(text)
@@ -74,6 +77,9 @@ def test_an_agenda_or_a_single_item_is_not_a_list_of_questions(text: str) -> Non
     # a Chinese sentence ending on 吗 or 呢 asks, wherever its question words are
     "上次模型乱报利率那回之后，还有别的类似情况吗",
     "那要是一直拖到年底都不处理呢",
+    # the spoken 啥 and 咋
+    "那个机器人现在主要干啥",
+    "要是一直拖着，后面会咋样",
 ])
 def test_a_question_without_its_mark_is_still_worded_as_one(text: str) -> None:
     assert worded_as_question(text)
@@ -83,6 +89,8 @@ def test_a_question_without_its_mark_is_still_worded_as_one(text: str) -> None:
     "Вы уже пробовали UiPath и чат-бот на Drift, но оба упёрлись в потолок.",
     "We help teams like yours cut handling time.",
     "你们去年员工规模翻了一倍，这在行业里挺少见的。",
+    # 啥的 is "and so on", not "what"
+    "之前找外包做过机器人啥的，效果一般。",
     # an agenda names what will be asked, late in the sentence
     "Предлагаю сделать разговор практичным: сначала хочу разобраться, как у вас устроены процессы — где ошибки.",
     "我建议我们把这次交流做得务实：我想先了解一下贵公司的流程—— 哪里出错、哪里延误。",
@@ -158,3 +166,8 @@ def test_a_remark_opening_on_a_pronoun_noun_or_apology_is_not_a_request(text: st
        st.lists(st.text(alphabet="abc скаж请问 ", min_size=1, max_size=5), max_size=6))
 def test_cue_search_equals_a_substring_test_per_cue(text: str, cues: list[str]) -> None:
     assert _has_cue(text, cues) == any(cue.lower() in text.lower() for cue in cues)
+
+
+def test_a_wish_to_hear_or_know_asks_as_a_request_does() -> None:
+    found = candidates("Where do most errors happen? I'd also like to hear who owns AI on your side.")
+    assert [c.interrogative for c in found] == [True, True]

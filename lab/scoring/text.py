@@ -6,8 +6,9 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
-# Chinese question words; "急不急", "重不重要": the A-not-A form asks as much as 吗 does
-_ZH_ASKS = (r"(?:哪|什么|怎么|怎样|多少|是否|有没有|谁|为什么|吗|如何|几|多大|多重要|多紧迫|是不是"
+# Chinese question words, with the spoken 啥 (什么; not 啥的, "and so on": 「机器人啥的」) and 咋 (怎么);
+# "急不急", "重不重要": the A-not-A form asks as much as 吗 does
+_ZH_ASKS = (r"(?:哪|什么|怎么|怎样|多少|是否|有没有|谁|为什么|吗|如何|几|多大|多重要|多紧迫|是不是|啥(?!的)|咋"
             r"|([\u4e00-\u9fff])[不没]\1)")
 _ZH_INTERROGATIVE = re.compile(_ZH_ASKS)
 _SENTENCE = re.compile(r"[^.!?。！？\n]+[.!?。！？]*")
@@ -21,7 +22,7 @@ _CONJUNCTIONS = (
     r"|[,;:，：]?\s*(?<![\w.])\d{1,2}[).）]\s*"
     # a list set out with dashes after a colon: «Пара вопросов: — какую роль …; — кто …»
     r"|[:：]\s*[—–]\s+"
-    r"|[,;，]?\s*(?:во-вторых|в-третьих)\s*,?\s*|(?:^|(?<=[。；;，,\s]))[二三四五]、"
+    r"|[,;，]?\s*(?:во-вторых|в-третьих)\s*,?\s*|(?:^|(?<=[。；;，,\s]))(?:[二三四五]、|[二三四五]是)"
 )
 # an enumeration of questions: "公司多少人、哪几个团队最吃紧、AI谁在推"; in a sentence that neither
 # asks with a question mark nor requests, the same enumeration lists topics (an agenda:
@@ -29,7 +30,8 @@ _CONJUNCTIONS = (
 _ENUMERATION = r"|、(?=[^、，]{4,})"
 _CONJUNCTION = re.compile(_CONJUNCTIONS + _ENUMERATION)
 _CONJUNCTION_NOT_ENUMERATION = re.compile(_CONJUNCTIONS)
-_NUMBERED = re.compile(r"(?<![\w.])\d{1,2}[).）]")
+# "1) …", "2. …", and the spoken Chinese ordinals 「一是…，二是…」 after a stop, a comma or a colon
+_NUMBERED = re.compile(r"(?<![\w.])\d{1,2}[).）]|(?:^|(?<=[。；;，,\s：:]))[一二三四五]是")
 # a sentence worded as a question though it lacks a question mark: "Who owns AI, and is there a
 # hard deadline driving it", «Ну и заодно — насколько вам важно…», 「谁在负责你们的AI，目前AI都用在哪些地方」.
 # The question words must open it (in its first clause, or right after a short lead-in such as
