@@ -1,11 +1,11 @@
 """Benchmark: does scoring cost little more than encoding the utterances once?
 
 Prints, in one process and on the same 2 000 distinct assistant utterances (half of them labelled
-turns, a fixed share), the time of one
-batched `encode` of the utterances and the time of `asked_matches_many` (how a run is scored:
-one batched encode of every clause, then the calibrated model) and of a plain loop of
-`asked_questions` calls, each as a ratio to the encode, beside the model's own cost of one encode
-call per utterance (the floor of any per-call use). The model is loaded before timing.
+turns, a fixed share), the time of one batched `encode` of the utterances and the time of
+`asked_matches_many` (how a run is scored: one batched encode of every clause, then the calibrated
+model) and of a plain loop of `asked_questions` calls, each as a ratio to the encode, beside the
+model's own cost of one encode call per utterance (the floor of any per-call use). The model is
+loaded before timing.
 
 The detector keeps the vectors of its reference texts (the labelled training turns among them)
 from the moment it loads, so a scored clause that *is* a reference costs nothing. Real calls are
