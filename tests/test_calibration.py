@@ -16,6 +16,7 @@ from lab.scoring.calibration import (
     DEV_FALSE_POSITIVE_RATE,
     LEXICAL_FEATURES,
     SMALL_BATCH,
+    THRESHOLD_GRID,
     THRESHOLD_WINDOW,
     Calibration,
     calibration_path,
@@ -160,7 +161,7 @@ def test_detector_threshold_keeps_false_positives_within_the_limit_and_no_furthe
     gold = np.zeros((440, 2), dtype=bool)
     gold[:40, 0] = True
     chosen = choose_detector_threshold(prob.reshape(-1), gold.reshape(-1), ~gold.any(axis=1), 2)
-    grid = np.round(np.arange(0.05, 0.951, 0.01), 2)
+    grid = THRESHOLD_GRID
     fp = np.array([(negatives >= t).mean() for t in grid])
     smooth = np.convolve(np.pad(fp, THRESHOLD_WINDOW, mode="edge"), np.ones(2 * THRESHOLD_WINDOW + 1)
                          / (2 * THRESHOLD_WINDOW + 1), mode="valid")

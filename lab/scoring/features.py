@@ -154,10 +154,10 @@ def detector_features(texts: list[str], clause_vectors: np.ndarray, clauses: lis
     counts = np.array([len(cs) for cs in clauses], dtype=np.int64)
     owner = np.repeat(np.arange(len(texts)), counts)
     flat = [c for cs in clauses for c in cs]
-    hide = None
-    if any(exclude_origins or []):  # fitting: a labelled turn must not find itself among the references
+    origins, hide = exclude_origins or [], None
+    if any(origins):  # fitting: a labelled turn must not find itself among the references
         hide = np.zeros((len(flat), len(reference.texts)), dtype=bool)
-        for i, origin in enumerate(exclude_origins or []):
+        for i, origin in enumerate(origins):
             if origin:
                 hide[np.ix_(owner == i, reference.origins == origin)] = True
     n_c, n_q = len(flat), len(question_ids)

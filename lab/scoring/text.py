@@ -11,6 +11,8 @@ from functools import lru_cache
 _ZH_ASKS = (r"(?:哪|什么|怎么|怎样|多少|是否|有没有|谁|为什么|吗|如何|几|多大|多重要|多紧迫|是不是|啥(?!的)|咋"
             r"|([\u4e00-\u9fff])[不没]\1)")
 _ZH_INTERROGATIVE = re.compile(_ZH_ASKS)
+# the mark of a numbered item: "1)", "2.", "3）" (not "1.5" or "v2)")
+_NUMBER_MARK = r"(?<![\w.])\d{1,2}[).）]"
 _SENTENCE = re.compile(r"[^.!?。！？\n]+[.!?。！？]*")
 _CONJUNCTIONS = (
     r"\s+(?:и|а также|а ещё|а еще|and also|and|as well as|or)\s+|[;；]\s*|[，,]?\s*(?:还有|以及|另外|并且)"
@@ -19,10 +21,10 @@ _CONJUNCTIONS = (
     r"|,\s*(?=(?:and |or )?(?:who|what|how|where|which|why|when|is|are|do|does|did|have|has)\b)"
     r"|，(?=[^，]*" + _ZH_ASKS + ")"
     # a numbered list inside one sentence: "1) headcount, 2) …", "一、… 二、…", «во-первых, …»
-    r"|[,;:，：]?\s*(?<![\w.])\d{1,2}[).）]\s*"
+    r"|[,;:，：]?\s*" + _NUMBER_MARK + r"\s*"
     # a list set out with dashes after a colon: «Пара вопросов: — какую роль …; — кто …»
     r"|[:：]\s*[—–]\s+"
-    r"|[,;，]?\s*(?:во-вторых|в-третьих)\s*,?\s*|(?:^|(?<=[。；;，,\s]))(?:[二三四五]、|[二三四五]是)"
+    r"|[,;，]?\s*(?:во-вторых|в-третьих)\s*,?\s*|(?:^|(?<=[。；;，,\s]))[二三四五][、是]"
 )
 # an enumeration of questions: "公司多少人、哪几个团队最吃紧、AI谁在推"; in a sentence that neither
 # asks with a question mark nor requests, the same enumeration lists topics (an agenda:
@@ -31,7 +33,7 @@ _ENUMERATION = r"|、(?=[^、，]{4,})"
 _CONJUNCTION = re.compile(_CONJUNCTIONS + _ENUMERATION)
 _CONJUNCTION_NOT_ENUMERATION = re.compile(_CONJUNCTIONS)
 # "1) …", "2. …", and the spoken Chinese ordinals 「一是…，二是…」 after a stop, a comma or a colon
-_NUMBERED = re.compile(r"(?<![\w.])\d{1,2}[).）]|(?:^|(?<=[。；;，,\s：:]))[一二三四五]是")
+_NUMBERED = re.compile(_NUMBER_MARK + r"|(?:^|(?<=[。；;，,\s：:]))[一二三四五]是")
 # a sentence worded as a question though it lacks a question mark: "Who owns AI, and is there a
 # hard deadline driving it", «Ну и заодно — насколько вам важно…», 「谁在负责你们的AI，目前AI都用在哪些地方」.
 # The question words must open it (in its first clause, or right after a short lead-in such as
