@@ -114,6 +114,11 @@ def test_statements_and_blank_ask_nothing() -> None:
         "Can you repeat that?",
         "Could you say that again?",
         "能再说一遍吗？",
+        # the deal's own logistics: channels, signatures, procurement
+        "Which messaging channels do your customers prefer — WhatsApp or web chat?",
+        "Через какие каналы клиенты к вам чаще всего обращаются?",
+        "Кто у вас подписывает договор — закупки или директор направления?",
+        "你们采购流程一般要走几轮审批？",
     ],
 )
 def test_out_of_bank_questions_ask_nothing(text: str) -> None:
@@ -126,8 +131,20 @@ def test_out_of_bank_questions_ask_nothing(text: str) -> None:
     "Хотите, покажу, какой эффект получили похожие команды поддержки?",
     "Могу прислать вам расчёт экономии для компании вашего масштаба — интересно?",
     "要不要我给您发一份同行业客户的案例？",
+    "Want me to draft the target process and send it after the call?",
+    "Хотите, я распишу идеальный процесс и пришлю вам после звонка?",
 ])
 def test_offers_worded_as_questions_ask_nothing(text: str) -> None:
+    assert asked_questions(text) == set()
+
+
+@pytest.mark.parametrize("text", [
+    "So the pilot stalled because the bot kept inventing refund rules, right?",
+    "Записала: раньше пробовали RPA, но он не справился с нестандартными заявками, верно?",
+    "所以你们之前试过RPA，但是卡在了非标准单据上，是吗？",
+])
+def test_recaps_with_a_tag_question_ask_nothing(text: str) -> None:
+    """A question mark after a recap checks what the customer said; it asks for nothing new."""
     assert asked_questions(text) == set()
 
 
