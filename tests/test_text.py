@@ -25,6 +25,11 @@ from lab.scoring.text import (
     ("Где больше всего ошибок, во что они обходятся?", ["Где больше всего ошибок", "во что они обходятся"]),
     ("Сколько у вас сотрудников и какие направления самые загруженные?",
      ["Сколько у вас сотрудников", "какие направления самые загруженные"]),
+    # a verb with the particle ли after a comma opens a yes-no question
+    ("Какую роль играет Copilot, пробовали ли вы что-то до него?",
+     ["Какую роль играет Copilot", "пробовали ли вы что-то до него"]),
+    # what 以及 / 还有 join to a request is asked too, though it has no question word of its own
+    ("说说过去做RPA卡在哪儿，以及您心目中理想的样子。", ["说说过去做RPA卡在哪儿", "您心目中理想的样子"]),
 ])
 def test_conjunct_questions_are_split(question: str, parts: list[str]) -> None:
     assert clause_candidates(question) == [question, *parts]
@@ -52,6 +57,9 @@ def test_numbered_lists_are_split_into_their_items(question: str, parts: list[st
     "想请教三件事：1）公司大概有多少员工；2）哪个部门压力最大。",
     # the spoken Chinese ordinals
     "我想先聊三件事：一是公司大概多少人，二是谁在牵头AI，三是现在AI用在哪些环节。",
+    # after a colon, two items set apart by commas that ask
+    "我想确认三件事：AI项目谁拍板，现在线上有没有在跑的AI，上线以来有没有闹过幻觉。",
+    "Three things before we wrap: who signs off on AI, how many agents you have, and what you tried.",
 ])
 def test_a_list_of_questions_asks_though_it_ends_on_a_full_stop(text: str) -> None:
     assert asks_as_list(text)
@@ -63,6 +71,9 @@ def test_a_list_of_questions_asks_though_it_ends_on_a_full_stop(text: str) -> No
     "We cut handling time by 30 % in 2) of 3 pilots.",
     "Как вы и сказали: бюджет утверждён.",
     "我们选这个方案有两个原因：一是成本低，二是上线快。",
+    # one item that asks, among commas, is a remark, not a list
+    "Для контекста: у нас 200 человек, и кто-то из них уже пробовал ботов.",
+    "So, to recap: 600 staff, two call centres, and a pilot that stalled.",
 ])
 def test_an_agenda_or_a_single_item_is_not_a_list_of_questions(text: str) -> None:
     assert not asks_as_list(text)
@@ -144,6 +155,10 @@ def test_find_marker_respects_word_starts_but_not_in_chinese() -> None:
     "Обозначьте, пожалуйста, приоритет этой задачи.",
     "Пройдитесь по цепочке обработки заявки и отметьте, где она застревает.",
     "А набросайте, каким вы видите идеальный процесс.",
+    # a Chinese polite request, opening the sentence or a clause after a condition
+    "请把当时上线客服机器人的经历讲细一点。",
+    "倘若这事拖到明年，请您推演一下对投诉量的影响。",
+    "烦请用一句话概括：哪个团队最吃紧。",
 ])
 def test_a_sentence_opening_on_a_request_verb_is_a_request(text: str) -> None:
     assert opens_with_request(text)
@@ -157,6 +172,7 @@ def test_a_sentence_opening_on_a_request_verb_is_a_request(text: str) -> None:
     "Простите, связь пропала.",
     "Давайте я коротко расскажу, как это устроено.",
     "Point taken.",
+    "我们请了外部顾问做评估。",
 ])
 def test_a_remark_opening_on_a_pronoun_noun_or_apology_is_not_a_request(text: str) -> None:
     assert not opens_with_request(text)

@@ -17,7 +17,9 @@ _SENTENCE = re.compile(r"[^.!?。！？\n]+[.!?。！？]*")
 _CONJUNCTIONS = (
     r"\s+(?:и|а также|а ещё|а еще|and also|and|as well as|or)\s+|[;；]\s*|[，,]?\s*(?:还有|以及|另外|并且)"
     # a comma that opens a second question: ", кто …", ", and who …", "，哪里 …"
-    r"|,\s*(?=(?:а |и )?(?:кто|что|во что|как|где|сколько|какие|какой|какая|насколько|были ли|есть ли|почему|зачем)\b)"
+    r"|,\s*(?=(?:а |и )?(?:кто|что|во что|как|где|сколько|какие|какой|какая|насколько|почему|зачем)\b)"
+    # «…, пробовали ли вы …», «…, есть ли …»: a verb with the particle ли asks a yes-no question
+    r"|,\s*(?=(?:а |и )?[а-яё]+ ли(?![а-яё]))"
     r"|,\s*(?=(?:and |or )?(?:who|what|how|where|which|why|when|is|are|do|does|did|have|has)\b)"
     r"|，(?=[^，]*" + _ZH_ASKS + ")"
     # a numbered list inside one sentence: "1) headcount, 2) …", "一、… 二、…", «во-первых, …»
@@ -31,6 +33,7 @@ _CONJUNCTIONS = (
 # 「我想先了解…—— 哪里出错、哪里延误、哪些团队负担过重。」), and it stays whole
 _ENUMERATION = r"|、(?=[^、，]{4,})"
 _CONJUNCTION = re.compile(_CONJUNCTIONS + _ENUMERATION)
+_ZH_CONJUNCTION = re.compile(r"还有|以及|另外|并且")
 _CONJUNCTION_NOT_ENUMERATION = re.compile(_CONJUNCTIONS)
 # "1) …", "2. …", and the spoken Chinese ordinals 「一是…，二是…」 after a stop, a comma or a colon
 _NUMBERED = re.compile(_NUMBER_MARK + r"|(?:^|(?<=[。；;，,\s：:]))[一二三四五]是")
@@ -62,13 +65,14 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
 
 
-def _split_conjuncts(text: str, enumerations: bool) -> list[str]:
-    """re.split would return the A-not-A back-reference group among the parts: cut by match spans."""
-    parts, start = [], 0
+def _split_conjuncts(text: str, enumerations: bool) -> list[tuple[str, str]]:
+    """Each part with the separator before it ("" for the first). re.split would return the
+    A-not-A back-reference group among the parts: cut by match spans."""
+    parts, start, separator = [], 0, ""
     for match in (_CONJUNCTION if enumerations else _CONJUNCTION_NOT_ENUMERATION).finditer(text):
-        parts.append(text[start:match.start()])
-        start = match.end()
-    return [*parts, text[start:]]
+        parts.append((separator, text[start:match.start()]))
+        start, separator = match.end(), match.group()
+    return [*parts, (separator, text[start:])]
 
 
 def worded_as_question(text: str) -> bool:
@@ -107,10 +111,17 @@ _EN_REQUEST_VERBS = frozenset(
 _EN_OPENER = re.compile(r"^(?:(?:please|just|now|so|okay|ok|and|then)[,]?\s+)*([a-z]+)\b", re.IGNORECASE)
 
 
+# a Chinese polite request: 请 / 烦请 / 麻烦 opening the sentence or a clause of it
+# (「请把当时的经历讲细一点」, 「倘若这事拖到明年，请您推演一下…」); 请问 is among the cues
+_ZH_REQUEST = re.compile(r"(?:^|[，,：:；;])\s*(?:请|烦请|麻烦)(?!问)")
+
+
 def opens_with_request(sentence: str) -> bool:
-    """Whether a sentence opens on an imperative verb (Russian and English; Chinese requests are
-    told by their verbs among the cues)."""
+    """Whether a sentence opens on an imperative verb (Russian and English), or a Chinese clause on
+    a word of polite request (other Chinese requests are told by their verbs among the cues)."""
     text = sentence.strip().lstrip("«\"'“—-– ")
+    if _ZH_REQUEST.search(text):
+        return True
     if match := _RU_IMPERATIVE.match(text):
         return match.group(1).lower() not in _RU_NOT_IMPERATIVE
     opener = _EN_OPENER.match(text)
@@ -123,26 +134,36 @@ def asks_as_list(text: str) -> bool:
     вопросов: — какую роль ИИ играет …; — кто за это отвечает»): the items ask, whatever the
     lead-in says and though the sentence ends on a full stop."""
     items = _NUMBERED.split(text)[1:]
-    if len(items) < 2 and (colon := re.search(r"[:：]", text)):
+    colon = re.search(r"[:：]", text)
+    if len(items) < 2 and colon:
         items = re.split(r"[;；]", text[colon.end():])
+    if _asking_items(items) >= 1 and len(items) >= 2:
+        return True
+    # after a colon, items set apart by commas are a list only where two of them ask: «Три вещи:
+    # кто принимает решение, сколько у вас людей, …», 「我想确认三件事：AI项目谁拍板，现在线上有没有…」
+    return colon is not None and _asking_items(re.split(r"[,，]", text[colon.end():])) >= 2
+
+
+def _asking_items(items: list[str]) -> int:
     items = [item.strip(" ,;:，；：.。—–-") for item in items]
-    return len(items) >= 2 and any(worded_as_question(item) or _ITEM_ASKS.search(item) for item in items)
+    return sum(bool(item) and bool(worded_as_question(item) or _ITEM_ASKS.search(item)) for item in items)
 
 
 def clause_candidates(question: str, asks: Callable[[str], bool] | None = None,
                       enumerations: bool = True) -> list[str]:
     """The whole question plus its conjunct parts, so "how many people and who drives AI?" is
     judged both as a whole and as two questions."""
-    parts = [_LEADING_CONJUNCTION.sub("", p.strip(" ?？.。!！—-–"))
-             for p in _split_conjuncts(question.rstrip("?？.。!！"), enumerations)]
+    split = [(separator, _LEADING_CONJUNCTION.sub("", p.strip(" ?？.。!！—-–")))
+             for separator, p in _split_conjuncts(question.rstrip("?？.。!！"), enumerations)]
     numbered = bool(_NUMBERED.search(question))
     # an item of a numbered list may be a single word: "1) headcount, 2) …"
-    parts = [p for p in parts if len(p.split()) >= 2 or len(_CJK.findall(p)) >= 4 or (numbered and len(p) >= 4)]
+    split = [(s, p) for s, p in split if len(p.split()) >= 2 or len(_CJK.findall(p)) >= 4 or (numbered and len(p) >= 4)]
     # a Chinese clause before a comma is often a preamble or a condition (大概来说，如果…，): only
-    # clauses that ask something themselves are judged on their own
+    # clauses that ask something themselves are judged on their own, or what a conjunction joins
+    # to a question or request (「说说过去卡在哪儿，以及您心目中理想的样子」)
     listed = (enumerations and "、" in question) or numbered
-    parts = [p for p in parts if not _CJK.search(p) or _ZH_INTERROGATIVE.search(p) or listed
-             or (asks is not None and asks(p))]
+    parts = [p for s, p in split if not _CJK.search(p) or _ZH_INTERROGATIVE.search(p) or listed
+             or _ZH_CONJUNCTION.search(s) or (asks is not None and asks(p))]
     out = [question]
     if len(parts) > 1:
         out.extend(parts)
