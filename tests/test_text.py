@@ -111,6 +111,13 @@ def test_a_statement_is_not_worded_as_a_question(text: str) -> None:
     assert not worded_as_question(text)
 
 
+def test_a_sentence_opening_connective_joins_no_phrase_to_a_request() -> None:
+    """另外 / 还有 opening a sentence lead into a condition, which is not asked on its own."""
+    for opening in ("另外", "还有"):
+        question = f"{opening}，如果设想一个理想的流程，它会是什么样子？"
+        assert clause_candidates(question) == [question]
+
+
 def test_a_chinese_preamble_is_not_a_question_of_its_own() -> None:
     assert clause_candidates("大概来说，如果不做，会怎样？") == ["大概来说，如果不做，会怎样？"]
 

@@ -33,7 +33,9 @@ _CONJUNCTIONS = (
 # 「我想先了解…—— 哪里出错、哪里延误、哪些团队负担过重。」), and it stays whole
 _ENUMERATION = r"|、(?=[^、，]{4,})"
 _CONJUNCTION = re.compile(_CONJUNCTIONS + _ENUMERATION)
-_ZH_CONJUNCTION = re.compile(r"还有|以及|另外|并且")
+# joining a phrase to what went before (not 另外 / 并且, which open a sentence or a condition of
+# their own: 「另外，如果设想一个理想的流程，它会是什么样子？」)
+_ZH_CONJUNCTION = re.compile(r"还有|以及")
 _CONJUNCTION_NOT_ENUMERATION = re.compile(_CONJUNCTIONS)
 # "1) …", "2. …", and the spoken Chinese ordinals 「一是…，二是…」 after a stop, a comma or a colon
 _NUMBERED = re.compile(_NUMBER_MARK + r"|(?:^|(?<=[。；;，,\s：:]))[一二三四五]是")
@@ -162,8 +164,8 @@ def clause_candidates(question: str, asks: Callable[[str], bool] | None = None,
     # clauses that ask something themselves are judged on their own, or what a conjunction joins
     # to a question or request (「说说过去卡在哪儿，以及您心目中理想的样子」)
     listed = (enumerations and "、" in question) or numbered
-    parts = [p for s, p in split if not _CJK.search(p) or _ZH_INTERROGATIVE.search(p) or listed
-             or _ZH_CONJUNCTION.search(s) or (asks is not None and asks(p))]
+    parts = [p for k, (s, p) in enumerate(split) if not _CJK.search(p) or _ZH_INTERROGATIVE.search(p) or listed
+             or (k > 0 and split[k - 1][1] and _ZH_CONJUNCTION.search(s)) or (asks is not None and asks(p))]
     out = [question]
     if len(parts) > 1:
         out.extend(parts)
