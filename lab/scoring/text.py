@@ -161,8 +161,8 @@ def clause_candidates(question: str, asks: Callable[[str], bool] | None = None,
     # an item of a numbered list may be a single word: "1) headcount, 2) …"
     split = [(s, p) for s, p in split if len(p.split()) >= 2 or len(_CJK.findall(p)) >= 4 or (numbered and len(p) >= 4)]
     # a Chinese clause before a comma is often a preamble or a condition (大概来说，如果…，): only
-    # clauses that ask something themselves are judged on their own, or what a conjunction joins
-    # to a question or request (「说说过去卡在哪儿，以及您心目中理想的样子」)
+    # clauses that ask something themselves are judged on their own, or what 以及 / 还有 join to
+    # a phrase before them in a question or request (「说说过去卡在哪儿，以及您心目中理想的样子」)
     listed = (enumerations and "、" in question) or numbered
     parts = [p for k, (s, p) in enumerate(split) if not _CJK.search(p) or _ZH_INTERROGATIVE.search(p) or listed
              or (k > 0 and split[k - 1][1] and _ZH_CONJUNCTION.search(s)) or (asks is not None and asks(p))]
