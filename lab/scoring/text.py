@@ -165,7 +165,7 @@ def clause_candidates(question: str, asks: Callable[[str], bool] | None = None,
     # a phrase before them in a question or request (「说说过去卡在哪儿，以及您心目中理想的样子」)
     listed = (enumerations and "、" in question) or numbered
     parts = [p for k, (s, p) in enumerate(split) if not _CJK.search(p) or _ZH_INTERROGATIVE.search(p) or listed
-             or (k > 0 and split[k - 1][1] and _ZH_CONJUNCTION.search(s)) or (asks is not None and asks(p))]
+             or (k > 0 and _ZH_CONJUNCTION.search(s)) or (asks is not None and asks(p))]
     out = [question]
     if len(parts) > 1:
         out.extend(parts)
