@@ -14,8 +14,11 @@ _ZH_INTERROGATIVE = re.compile(_ZH_ASKS)
 # the mark of a numbered item: "1)", "2.", "3）" (not "1.5" or "v2)")
 _NUMBER_MARK = r"(?<![\w.])\d{1,2}[).）]"
 _SENTENCE = re.compile(r"[^.!?。！？\n]+[.!?。！？]*")
+# 还有 / 以及 join a phrase to what went before; 另外 / 并且 also open a sentence or a condition of
+# their own (「另外，如果设想一个理想的流程，它会是什么样子？」)
+_ZH_JOINING = r"还有|以及"
 _CONJUNCTIONS = (
-    r"\s+(?:и|а также|а ещё|а еще|and also|and|as well as|or)\s+|[;；]\s*|[，,]?\s*(?:还有|以及|另外|并且)"
+    r"\s+(?:и|а также|а ещё|а еще|and also|and|as well as|or)\s+|[;；]\s*|[，,]?\s*(?:" + _ZH_JOINING + r"|另外|并且)"
     # a comma that opens a second question: ", кто …", ", and who …", "，哪里 …"
     r"|,\s*(?=(?:а |и )?(?:кто|что|во что|как|где|сколько|какие|какой|какая|насколько|почему|зачем)\b)"
     # «…, пробовали ли вы …», «…, есть ли …»: a verb with the particle ли asks a yes-no question
@@ -33,9 +36,7 @@ _CONJUNCTIONS = (
 # 「我想先了解…—— 哪里出错、哪里延误、哪些团队负担过重。」), and it stays whole
 _ENUMERATION = r"|、(?=[^、，]{4,})"
 _CONJUNCTION = re.compile(_CONJUNCTIONS + _ENUMERATION)
-# joining a phrase to what went before (not 另外 / 并且, which open a sentence or a condition of
-# their own: 「另外，如果设想一个理想的流程，它会是什么样子？」)
-_ZH_CONJUNCTION = re.compile(r"还有|以及")
+_ZH_CONJUNCTION = re.compile(_ZH_JOINING)
 _CONJUNCTION_NOT_ENUMERATION = re.compile(_CONJUNCTIONS)
 # "1) …", "2. …", and the spoken Chinese ordinals 「一是…，二是…」 after a stop, a comma or a colon
 _NUMBERED = re.compile(_NUMBER_MARK + r"|(?:^|(?<=[。；;，,\s：:]))[一二三四五]是")
@@ -133,13 +134,14 @@ def opens_with_request(sentence: str) -> bool:
 def asks_as_list(text: str) -> bool:
     """A list of two or more items, numbered or after a colon and separated by semicolons, of which
     one is worded as a question ("Quick ones: 1) roughly how many staff are you, 2) …", «Пара
-    вопросов: — какую роль ИИ играет …; — кто за это отвечает»): the items ask, whatever the
-    lead-in says and though the sentence ends on a full stop."""
+    вопросов: — какую роль ИИ играет …; — кто за это отвечает»), or after a colon and separated by
+    commas, of which two are: the items ask, whatever the lead-in says and though the sentence
+    ends on a full stop."""
     items = _NUMBERED.split(text)[1:]
     colon = re.search(r"[:：]", text)
     if len(items) < 2 and colon:
         items = re.split(r"[;；]", text[colon.end():])
-    if _asking_items(items) >= 1 and len(items) >= 2:
+    if len(items) >= 2 and _asking_items(items) >= 1:
         return True
     # after a colon, items set apart by commas are a list only where two of them ask: «Три вещи:
     # кто принимает решение, сколько у вас людей, …», 「我想确认三件事：AI项目谁拍板，现在线上有没有…」
