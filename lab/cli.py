@@ -12,6 +12,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from lab.errors import SetupError
 from lab.judge import JUDGE_METRICS as JUDGE_METRIC_NAMES
 from lab.textfmt import number
 from lab.yamlio import InputError, InputErrors, display_path
@@ -22,7 +23,7 @@ out = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
 
 
 class LabGroup(click.Group):
-    """Turns input errors into one line each on stderr and exit code 2, for every command."""
+    """Turns input and setup errors into one line each on stderr and exit code 2, for every command."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -30,6 +31,9 @@ class LabGroup(click.Group):
         except InputErrors as exc:
             for error in exc.errors:
                 click.echo(f"error: {error}", err=True)
+            sys.exit(2)
+        except SetupError as exc:
+            click.echo(f"error: {exc}", err=True)
             sys.exit(2)
 
 

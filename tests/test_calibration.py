@@ -133,6 +133,35 @@ def test_a_model_without_calibration_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "runs").exists()
 
 
+def test_the_scorer_report_of_a_model_without_calibration_is_one_line(tmp_path: Path) -> None:
+    result = exolab("scorer-report", "--embedding-model", "minilm", "--no-mlflow", "--out", str(tmp_path / "r.md"),
+                    cwd=tmp_path, env={"EXOLAB_CALIBRATION_DIR": str(tmp_path / "none")})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: no scorer calibration for embedding model 'minilm' (minilm.json); "
+        "run: exolab calibrate --embedding-model minilm"]
+    assert not (tmp_path / "r.md").exists()
+
+
+def test_a_hub_model_not_downloaded_names_the_way_to_download_it(tmp_path: Path) -> None:
+    """The Lab keeps the model hub offline, so a user with internet who names a hub model needs to
+    be told how to let it download, not shown the hub library's traceback."""
+    result = exolab("calibrate", "--embedding-model", "intfloat/multilingual-e5-small", cwd=tmp_path,
+                    env={"EXOLAB_CALIBRATION_DIR": str(tmp_path / "cal"), "HF_HOME": str(tmp_path / "hf")})
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "HF_HUB_OFFLINE=0 exolab calibrate --embedding-model intfloat/multilingual-e5-small" in result.stderr
+    assert not (tmp_path / "cal").exists()
+
+
+def test_a_missing_model_folder_is_named(tmp_path: Path) -> None:
+    result = exolab("calibrate", "--embedding-model", str(tmp_path / "no-such-model"), cwd=tmp_path,
+                    env={"EXOLAB_CALIBRATION_DIR": str(tmp_path / "cal")})
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: cannot load embedding model '{tmp_path / 'no-such-model'}': "
+                                    "no sentence-transformers model folder there")
+
+
 @settings(max_examples=200, deadline=None, derandomize=True, database=None)
 @given(st.lists(st.text(alphabet=st.sampled_from(list("abc ABC АБВЁё İẞ 多少人?,.-'\t\n\u3000")), max_size=40),
                 min_size=1, max_size=6))

@@ -23,6 +23,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from lab.bank import QuestionBank, load_bank
+from lab.errors import SetupError
 from lab.paths import metrics_dir
 from lab.records import safe_filename
 from lab.scoring.data import capture_items, data_sha256, detector_items
@@ -238,7 +239,7 @@ def inputs_sha256() -> dict[str, str]:
             for name in ("questions.yaml", "scorers.yaml")}
 
 
-class CalibrationMissing(RuntimeError):
+class CalibrationMissing(SetupError):
     pass
 
 

