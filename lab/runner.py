@@ -55,7 +55,7 @@ from lab.scenarios import (
     load_suite,
     sha256_file,
 )
-from lab.scoring.calibration import CalibrationMissing, calibration_path, load_calibration
+from lab.scoring.calibration import calibration_path, load_calibration
 from lab.scoring.config import load_scorer_config
 from lab.scoring.detector import get_detector
 from lab.scoring.embeddings import configured_model_name, get_embedder
@@ -228,12 +228,10 @@ def plan_run(suite_path: Path, versions: list[str] | None, embedding_model: str 
             prompts[ref] = PromptVersion(text, hashlib.sha256(text.encode()).hexdigest(), description, uri)
         assistant_id = f"openai:{spec.model}"
     model = embedding_model or configured_model_name()
-    try:
-        # last, after the cheap checks: loads the model and encodes the question bank now, so that the
-        # first persona turn does not stall every conversation of a concurrent run
-        get_detector(model)
-    except CalibrationMissing as exc:
-        raise InputErrors([InputError("command line", None, "--embedding-model", str(exc))]) from None
+    # last, after the cheap checks: loads the model and encodes the question bank now, so that the
+    # first persona turn does not stall every conversation of a concurrent run (a model that does
+    # not load, or has no calibration, is a SetupError that names the fix)
+    get_detector(model)
     return RunPlan(loaded, flow, ffile, chosen, model, runs_root, prompts, assistant_id, function)
 
 
