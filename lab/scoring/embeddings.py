@@ -123,10 +123,12 @@ def _sentence_transformer(name: str) -> CachedEmbedder:
 def _unavailable(name: str, exc: Exception) -> str:
     """Why a sentence-transformers model did not load, and the way to load it: the Lab switches the
     model hub off unless the user has set HF_HUB_OFFLINE, so a hub name loads only from the cache."""
-    cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    from huggingface_hub import constants
+
+    cause = (str(exc).strip() or type(exc).__name__).splitlines()[0]
     if name.startswith((".", "/", "~")) or os.path.exists(name):
         return f"cannot load embedding model {name!r}: no sentence-transformers model folder there ({cause})"
-    if os.environ.get("HF_HUB_OFFLINE", "1").lower() in ("0", "false", "no"):
+    if not constants.HF_HUB_OFFLINE:  # the hub's own reading of the setting, not a second one
         return f"cannot load embedding model {name!r} from the model hub ({cause}); check the name and the network"
     return (f"cannot load embedding model {name!r}: it is not one of the packaged models ({', '.join(ALIASES)}) "
             f"and not in the Hugging Face cache, and the Lab keeps the model hub offline. To download it once "
